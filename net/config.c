@@ -1,0 +1,387 @@
+/*
+ * config: pktmetal.conf parser (format in config.h, directive list in
+ * DESIGN.md "Config directives").
+ *
+ * The text is cut into lines, each line is checked (length, stray bytes),
+ * its comment dropped and the rest split into tokens that point into the
+ * caller's text:
+ *
+ *   "arena-mb   128  # big\r\n"
+ *    ^^^^^^^^   ^^^
+ *    tok[0]     tok[1]        nb_tokens = 2
+ *
+ * tok[0] names a directive, found in config_directives[] below, which gives
+ * how many values it takes, whether it may repeat, and the handler that
+ * parses the values into struct config. A new directive is one row in that
+ * table plus its handler; handlers use parse_u32() and parse_keyword() so
+ * every message has the same shape:
+ *
+ *   config:LINE: DIRECTIVE: 'TOKEN' is not a number
+ *
+ * Parsing stops at the first error. Freestanding: no libc.
+ */
+#include <stdbool.h>
+
+#include "net/config.h"
+#include "net/errno.h"
+#include "net/fmt.h"
+
+/* Tokens kept per line (the directive and its values); a line may hold
+ * more, which are counted so "expects 1 value, got 20" can say so. */
+#define CONFIG_MAX_TOKENS 16
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A token is a slice of the caller's text, not NUL-terminated: print it with
+ * "%.*s", TOKEN_ARGS(tok). */
+struct config_token {
+    const char *s;
+    size_t len;
+};
+#define TOKEN_ARGS(t) (int)(t)->len, (t)->s
+
+struct config_line {
+    struct config_token tokens[CONFIG_MAX_TOKENS];
+    size_t nb_tokens;       /* all tokens on the line, kept or not */
+};
+
+struct config_directive;
+
+struct config_parser {
+    struct config *cfg;
+    char *err;
+    size_t err_size;
+    uint32_t line_no;                           /* 1-based */
+    const struct config_directive *directive;   /* the one being parsed */
+    uint32_t *first_line;   /* per directive: line it was first seen on, 0 if not yet */
+};
+
+/* Parses nb_values values (already counted against the table row) into
+ * p->cfg. Returns 0, or a negative PM_E* after parse_error(). */
+typedef int (*config_handler_fn)(struct config_parser *p,
+                                 const struct config_token *values,
+                                 size_t nb_values);
+
+struct config_directive {
+    const char *name;
+    uint8_t min_values;
+    uint8_t max_values;     /* < CONFIG_MAX_TOKENS */
+    bool repeatable;        /* e.g. route, acl: may appear on many lines */
+    config_handler_fn handle;
+};
+
+/* A word a directive accepts, and the value it stands for. */
+struct config_keyword {
+    const char *name;
+    int value;
+};
+
+void config_defaults(struct config *cfg)
+{
+    *cfg = (struct config){
+        .arena_mb = 64,
+        .stats_interval_ms = 1000,
+        .selftest_fault = SELFTEST_FAULT_NONE,
+        .selftest_wait_ms = 0,
+    };
+}
+
+/* Writes "config:LINE: " and the message into the caller's buffer; returns
+ * ret so a handler can end with "return parse_error(...)". */
+static int parse_error(struct config_parser *p, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int parse_error(struct config_parser *p, int ret, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (p->err == NULL || p->err_size == 0)
+        return ret;
+    int n = fmt_snprintf(p->err, p->err_size, "config:%u: ", (unsigned)p->line_no);
+    if (n < 0 || (size_t)n >= p->err_size)
+        return ret;
+    va_start(ap, fmt);
+    fmt_vsnprintf(p->err + n, p->err_size - (size_t)n, fmt, ap);
+    va_end(ap);
+    return ret;
+}
+
+static bool token_is(const struct config_token *tok, const char *word)
+{
+    size_t i = 0;
+
+    for (; i < tok->len; i++) {
+        if (word[i] != tok->s[i])
+            return false;   /* also stops at word's NUL */
+    }
+    return word[i] == '\0';
+}
+
+static bool is_number(const struct config_token *tok)
+{
+    if (tok->len == 0)
+        return false;
+    for (size_t i = 0; i < tok->len; i++) {
+        if (tok->s[i] < '0' || tok->s[i] > '9')
+            return false;
+    }
+    return true;
+}
+
+/* Reads a decimal number into min..max. Digits only: no sign, no hex. */
+static int parse_u32(struct config_parser *p, const struct config_token *tok,
+                     uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+
+    if (!is_number(tok))
+        return parse_error(p, -PM_EINVAL, "%s: '%.*s' is not a number",
+                           p->directive->name, TOKEN_ARGS(tok));
+    /* Stop accumulating once past any uint32_t: v stays far below
+     * UINT64_MAX however many digits follow, and the range check rejects it. */
+    for (size_t i = 0; i < tok->len && v <= UINT32_MAX; i++)
+        v = v * 10 + (uint64_t)(tok->s[i] - '0');
+    if (v < min || v > max)
+        return parse_error(p, -PM_ERANGE, "%s: %.*s out of range %u..%u",
+                           p->directive->name, TOKEN_ARGS(tok),
+                           (unsigned)min, (unsigned)max);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Matches tok against a keyword list; the error names every choice. */
+static int parse_keyword(struct config_parser *p, const struct config_token *tok,
+                         const struct config_keyword *keywords, size_t nb_keywords,
+                         int *out)
+{
+    char choices[128];
+    size_t used = 0;
+
+    for (size_t i = 0; i < nb_keywords; i++) {
+        if (token_is(tok, keywords[i].name)) {
+            *out = keywords[i].value;
+            return 0;
+        }
+    }
+    choices[0] = '\0';
+    for (size_t i = 0; i < nb_keywords && used < sizeof(choices); i++)
+        used += (size_t)fmt_snprintf(choices + used, sizeof(choices) - used, "%s%s",
+                                     i > 0 ? "|" : "", keywords[i].name);
+    return parse_error(p, -PM_EINVAL, "%s: '%.*s' is not one of %s",
+                       p->directive->name, TOKEN_ARGS(tok), choices);
+}
+
+/* --- handlers: one per directive, in table order ---------------------- */
+
+static int handle_arena_mb(struct config_parser *p,
+                           const struct config_token *values, size_t nb_values)
+{
+    uint32_t mb = 0;
+    int ret = parse_u32(p, &values[0], 8, 4096, &mb);
+
+    (void)nb_values;
+    if (ret < 0)
+        return ret;
+    /* The arena is mapped with 2 MiB pages; an odd size would leave half a
+     * page that the page tables cannot describe. */
+    if (mb % 2 != 0)
+        return parse_error(p, -PM_EINVAL, "%s: %.*s must be even (2 MiB pages)",
+                           p->directive->name, TOKEN_ARGS(&values[0]));
+    p->cfg->arena_mb = mb;
+    return 0;
+}
+
+static int handle_stats_interval_ms(struct config_parser *p,
+                                    const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_u32(p, &values[0], 10, 3600000, &p->cfg->stats_interval_ms);
+}
+
+static int handle_selftest_fault(struct config_parser *p,
+                                 const struct config_token *values, size_t nb_values)
+{
+    static const struct config_keyword faults[] = {
+        { "page",   SELFTEST_FAULT_PAGE },
+        { "stack",  SELFTEST_FAULT_STACK },
+        { "divide", SELFTEST_FAULT_DIVIDE },
+        { "panic",  SELFTEST_FAULT_PANIC },
+    };
+    int fault = SELFTEST_FAULT_NONE;
+    int ret = parse_keyword(p, &values[0], faults, ARRAY_SIZE(faults), &fault);
+
+    (void)nb_values;
+    if (ret < 0)
+        return ret;
+    p->cfg->selftest_fault = (enum selftest_fault)fault;
+    return 0;
+}
+
+static int handle_selftest_wait_ms(struct config_parser *p,
+                                   const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_u32(p, &values[0], 1, 600000, &p->cfg->selftest_wait_ms);
+}
+
+/* Every directive. Keep in step with DESIGN.md "Config directives". */
+static const struct config_directive config_directives[] = {
+    /* name                 min max repeatable handler */
+    { "arena-mb",            1,  1, false, handle_arena_mb },
+    { "stats-interval-ms",   1,  1, false, handle_stats_interval_ms },
+    /* test-only */
+    { "selftest-fault",      1,  1, false, handle_selftest_fault },
+    { "selftest-wait-ms",    1,  1, false, handle_selftest_wait_ms },
+};
+
+/* --- lines --------------------------------------------------------------- */
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Splits s[0..n) at blanks. Keeps the first CONFIG_MAX_TOKENS, counts all. */
+static void split_tokens(const char *s, size_t n, struct config_line *line)
+{
+    size_t i = 0;
+
+    line->nb_tokens = 0;
+    while (i < n) {
+        while (i < n && is_blank(s[i]))
+            i++;
+        if (i == n)
+            break;
+        size_t start = i;
+        while (i < n && !is_blank(s[i]))
+            i++;
+        if (line->nb_tokens < CONFIG_MAX_TOKENS)
+            line->tokens[line->nb_tokens] =
+                (struct config_token){ .s = s + start, .len = i - start };
+        line->nb_tokens++;
+    }
+}
+
+/* Rejects what a text editor would not show: NUL and control bytes. Tabs
+ * are blanks; bytes >= 0x80 pass, so UTF-8 comments are fine. */
+static int check_bytes(struct config_parser *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\0')
+            return parse_error(p, -PM_EINVAL, "NUL byte in line");
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return parse_error(p, -PM_EINVAL, "control character 0x%02x in line", c);
+    }
+    return 0;
+}
+
+static const struct config_directive *find_directive(const struct config_token *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(config_directives); i++) {
+        if (token_is(name, config_directives[i].name))
+            return &config_directives[i];
+    }
+    return NULL;
+}
+
+static int check_value_count(struct config_parser *p, size_t nb_values)
+{
+    const struct config_directive *d = p->directive;
+
+    if (nb_values >= d->min_values && nb_values <= d->max_values)
+        return 0;
+    if (d->min_values == d->max_values)
+        return parse_error(p, -PM_EINVAL, "%s: expects %u value%s, got %zu", d->name,
+                           (unsigned)d->min_values, d->min_values == 1 ? "" : "s",
+                           nb_values);
+    return parse_error(p, -PM_EINVAL, "%s: expects %u..%u values, got %zu", d->name,
+                       (unsigned)d->min_values, (unsigned)d->max_values, nb_values);
+}
+
+/* A directive that sets one field may appear once: a second line would
+ * silently win otherwise, and that is rarely what its writer meant. */
+static int check_not_repeated(struct config_parser *p)
+{
+    const struct config_directive *d = p->directive;
+    uint32_t *first = &p->first_line[d - config_directives];
+
+    if (d->repeatable)
+        return 0;
+    if (*first != 0)
+        return parse_error(p, -PM_EEXIST, "%s given twice (first on line %u)",
+                           d->name, (unsigned)*first);
+    *first = p->line_no;
+    return 0;
+}
+
+static int parse_directive(struct config_parser *p, const struct config_line *line)
+{
+    const struct config_token *name = &line->tokens[0];
+    size_t nb_values = line->nb_tokens - 1;
+    int ret;
+
+    p->directive = find_directive(name);
+    if (p->directive == NULL)
+        return parse_error(p, -PM_EINVAL, "unknown directive '%.*s'", TOKEN_ARGS(name));
+    ret = check_value_count(p, nb_values);
+    if (ret < 0)
+        return ret;
+    ret = check_not_repeated(p);
+    if (ret < 0)
+        return ret;
+    return p->directive->handle(p, &line->tokens[1], nb_values);
+}
+
+/* One line, without its '\n'. */
+static int parse_line(struct config_parser *p, const char *s, size_t n)
+{
+    struct config_line line;
+    size_t content_len = 0;
+
+    if (n > 0 && s[n - 1] == '\r')
+        n--;
+    if (n > CONFIG_LINE_MAX)
+        return parse_error(p, -PM_EINVAL, "line longer than %d characters",
+                           CONFIG_LINE_MAX);
+    int ret = check_bytes(p, s, n);
+    if (ret < 0)
+        return ret;
+    while (content_len < n && s[content_len] != '#')
+        content_len++;
+    split_tokens(s, content_len, &line);
+    if (line.nb_tokens == 0)
+        return 0;
+    return parse_directive(p, &line);
+}
+
+static size_t find_line_end(const char *text, size_t len, size_t start)
+{
+    size_t i = start;
+
+    while (i < len && text[i] != '\n')
+        i++;
+    return i;
+}
+
+int config_parse(struct config *cfg, const char *text, size_t len,
+                 char *err, size_t err_size)
+{
+    uint32_t first_line[ARRAY_SIZE(config_directives)] = { 0 };
+    struct config_parser p = {
+        .cfg = cfg, .err = err, .err_size = err_size, .first_line = first_line,
+    };
+    size_t pos = 0;
+
+    if (err != NULL && err_size > 0)
+        err[0] = '\0';
+    while (pos < len) {
+        size_t end = find_line_end(text, len, pos);
+        p.line_no++;
+        int ret = parse_line(&p, text + pos, end - pos);
+        if (ret < 0)
+            return ret;
+        pos = end + 1;
+    }
+    return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * config: the pktmetal.conf parser.
+ *
+ * efi_main reads pktmetal.conf from the boot volume into memory; the kernel
+ * hands the bytes to config_parse() after boot. The parser is plain C with no
+ * platform needs, so the host tests run it as is.
+ *
+ * The format, one directive per line:
+ *
+ *   # packet arena and statistics        <- comment line
+ *   arena-mb 128                          <- directive, then its values
+ *   stats-interval-ms 500   # twice/s     <- trailing comment
+ *
+ * Tokens are separated by spaces or tabs; '#' starts a comment anywhere;
+ * blank lines, CRLF line endings and a last line without a newline are all
+ * fine. A NUL byte, another control character or a line longer than
+ * CONFIG_LINE_MAX characters is an error. DESIGN.md, "Config directives",
+ * lists every directive; the ones below are those implemented so far.
+ *
+ * Test-only directives (the QEMU tests use them to check fault handling and
+ * the clock; a production config never sets them):
+ *   selftest-fault page|stack|divide|panic
+ *   selftest-wait-ms N
+ */
+#ifndef PKTMETAL_NET_CONFIG_H
+#define PKTMETAL_NET_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest accepted line, not counting its "\n" or "\r\n". */
+#define CONFIG_LINE_MAX 255
+
+/* What the selftest-fault directive makes the image do after boot. */
+enum selftest_fault {
+    SELFTEST_FAULT_NONE,
+    SELFTEST_FAULT_PAGE,    /* touch an unmapped page: #PF */
+    SELFTEST_FAULT_STACK,   /* overflow the stack into its guard page */
+    SELFTEST_FAULT_DIVIDE,  /* divide by zero: #DE */
+    SELFTEST_FAULT_PANIC,   /* call panic() */
+};
+
+struct config {
+    uint32_t arena_mb;          /* arena-mb N: packet arena MiB, default 64;
+                                   8..4096 and even (2 MiB pages) */
+    uint32_t stats_interval_ms; /* stats-interval-ms N: default 1000;
+                                   10..3600000 */
+    /* test-only directives: */
+    enum selftest_fault selftest_fault; /* selftest-fault page|stack|divide|panic;
+                                           default none */
+    uint32_t selftest_wait_ms;  /* selftest-wait-ms N (1..600000): wait N ms by
+                                   the TSC clock between two serial markers;
+                                   default 0 (no wait) */
+};
+
+/* Fills cfg with the defaults listed above. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Parses len bytes of text (need not be NUL-terminated) into cfg. Only the
+ * fields of directives present are written, so call config_defaults() first.
+ *
+ * Returns 0 on success. On the first error returns a negative PM_E* value
+ * (-PM_ERANGE for a number out of range, -PM_EEXIST for a directive given
+ * twice, -PM_EINVAL for anything else), writes "config:LINE: <what is wrong>"
+ * into err (err_size bytes, NUL-terminated when err_size > 0; err may be NULL
+ * when err_size is 0) and leaves cfg partly filled.
+ */
+int config_parse(struct config *cfg, const char *text, size_t len,
+                 char *err, size_t err_size);
+
+#endif

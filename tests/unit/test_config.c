@@ -1,0 +1,401 @@
+/*
+ * Tests for net/config.c, the pktmetal.conf parser.
+ *
+ * Every directive's accepted forms, every error with its exact message and
+ * line number, and the line-level rules (comments, blanks, tabs, CRLF, no
+ * final newline, NUL bytes, long lines). Errors are compared as whole
+ * strings: the message is what a user sees on the serial console when the
+ * image refuses its config, so its wording is part of the interface.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "net/config.h"
+#include "net/errno.h"
+
+static struct config cfg;
+static char err[160];
+
+/* Parses len bytes on top of the defaults, as the image does. */
+static int parse_bytes(const char *text, size_t len)
+{
+    config_defaults(&cfg);
+    memset(err, 'x', sizeof(err));
+    return config_parse(&cfg, text, len, err, sizeof(err));
+}
+
+static int parse(const char *text)
+{
+    return parse_bytes(text, strlen(text));
+}
+
+static void expect_error(const char *text, int want_ret, const char *want_msg)
+{
+    int ret = parse(text);
+    cr_assert_eq(ret, want_ret, "for \"%s\": returned %d, want %d", text, ret, want_ret);
+    cr_assert_str_eq(err, want_msg, "for \"%s\"", text);
+}
+
+static void expect_ok(const char *text)
+{
+    int ret = parse(text);
+    cr_assert_eq(ret, 0, "for \"%s\": returned %d: %s", text, ret, err);
+    cr_assert_str_eq(err, "");
+}
+
+/* --- defaults and empty input ---------------------------------------- */
+
+Test(config, defaults_match_the_documented_values)
+{
+    memset(&cfg, 0xa5, sizeof(cfg));
+    config_defaults(&cfg);
+    cr_assert_eq(cfg.arena_mb, 64);
+    cr_assert_eq(cfg.stats_interval_ms, 1000);
+    cr_assert_eq(cfg.selftest_fault, SELFTEST_FAULT_NONE);
+    cr_assert_eq(cfg.selftest_wait_ms, 0);
+}
+
+Test(config, empty_text_keeps_defaults_and_clears_err)
+{
+    expect_ok("");
+    cr_assert_eq(cfg.arena_mb, 64);
+    cr_assert_eq(cfg.stats_interval_ms, 1000);
+}
+
+Test(config, parse_leaves_fields_of_absent_directives_untouched)
+{
+    config_defaults(&cfg);
+    cfg.stats_interval_ms = 250;
+    cr_assert_eq(config_parse(&cfg, "arena-mb 16", 11, err, sizeof(err)), 0);
+    cr_assert_eq(cfg.arena_mb, 16);
+    cr_assert_eq(cfg.stats_interval_ms, 250);
+}
+
+/* --- arena-mb ------------------------------------------------------------ */
+
+Test(config, arena_mb_accepts_even_values_in_range)
+{
+    expect_ok("arena-mb 8\n");
+    cr_assert_eq(cfg.arena_mb, 8);
+    expect_ok("arena-mb 4096\n");
+    cr_assert_eq(cfg.arena_mb, 4096);
+    expect_ok("arena-mb 128\n");
+    cr_assert_eq(cfg.arena_mb, 128);
+}
+
+Test(config, arena_mb_accepts_leading_zeros)
+{
+    expect_ok("arena-mb 0064\n");
+    cr_assert_eq(cfg.arena_mb, 64);
+}
+
+Test(config, arena_mb_rejects_a_non_number)
+{
+    expect_error("# size\narena-mb abc\n", -PM_EINVAL,
+                 "config:2: arena-mb: 'abc' is not a number");
+    expect_error("arena-mb 16MB\n", -PM_EINVAL, "config:1: arena-mb: '16MB' is not a number");
+    expect_error("arena-mb 0x40\n", -PM_EINVAL, "config:1: arena-mb: '0x40' is not a number");
+}
+
+Test(config, arena_mb_rejects_a_sign)
+{
+    expect_error("arena-mb -8\n", -PM_EINVAL, "config:1: arena-mb: '-8' is not a number");
+    expect_error("arena-mb +8\n", -PM_EINVAL, "config:1: arena-mb: '+8' is not a number");
+}
+
+Test(config, arena_mb_rejects_values_out_of_range)
+{
+    expect_error("\narena-mb 5000\n", -PM_ERANGE, "config:2: arena-mb: 5000 out of range 8..4096");
+    expect_error("arena-mb 6\n", -PM_ERANGE, "config:1: arena-mb: 6 out of range 8..4096");
+    expect_error("arena-mb 0\n", -PM_ERANGE, "config:1: arena-mb: 0 out of range 8..4096");
+    expect_error("arena-mb 4098\n", -PM_ERANGE, "config:1: arena-mb: 4098 out of range 8..4096");
+}
+
+Test(config, arena_mb_rejects_an_odd_size)
+{
+    expect_error("# arena\narena-mb 63\n", -PM_EINVAL,
+                 "config:2: arena-mb: 63 must be even (2 MiB pages)");
+    expect_error("arena-mb 9\n", -PM_EINVAL, "config:1: arena-mb: 9 must be even (2 MiB pages)");
+}
+
+Test(config, numeric_overflow_is_out_of_range_not_wrapped)
+{
+    expect_error("arena-mb 99999999999999999999\n", -PM_ERANGE,
+                 "config:1: arena-mb: 99999999999999999999 out of range 8..4096");
+    /* 2^32 + 8 would be 8 after a 32-bit wrap. */
+    expect_error("arena-mb 4294967304\n", -PM_ERANGE,
+                 "config:1: arena-mb: 4294967304 out of range 8..4096");
+    expect_error("stats-interval-ms 4294967296\n", -PM_ERANGE,
+                 "config:1: stats-interval-ms: 4294967296 out of range 10..3600000");
+}
+
+Test(config, overlong_digit_string_with_a_letter_is_not_a_number)
+{
+    expect_error("arena-mb 99999999999999999999x\n", -PM_EINVAL,
+                 "config:1: arena-mb: '99999999999999999999x' is not a number");
+}
+
+/* --- stats-interval-ms ----------------------------------------------------- */
+
+Test(config, stats_interval_ms_accepts_its_bounds)
+{
+    expect_ok("stats-interval-ms 10\n");
+    cr_assert_eq(cfg.stats_interval_ms, 10);
+    expect_ok("stats-interval-ms 3600000\n");
+    cr_assert_eq(cfg.stats_interval_ms, 3600000);
+    expect_ok("stats-interval-ms 500\n");
+    cr_assert_eq(cfg.stats_interval_ms, 500);
+}
+
+Test(config, stats_interval_ms_rejects_values_out_of_range)
+{
+    expect_error("stats-interval-ms 9\n", -PM_ERANGE,
+                 "config:1: stats-interval-ms: 9 out of range 10..3600000");
+    expect_error("stats-interval-ms 3600001\n", -PM_ERANGE,
+                 "config:1: stats-interval-ms: 3600001 out of range 10..3600000");
+}
+
+Test(config, stats_interval_ms_rejects_a_non_number)
+{
+    expect_error("stats-interval-ms 1s\n", -PM_EINVAL,
+                 "config:1: stats-interval-ms: '1s' is not a number");
+}
+
+/* --- value counts -------------------------------------------------------- */
+
+Test(config, too_many_values_are_counted_in_the_error)
+{
+    expect_error("\n\n\nstats-interval-ms 100 200\n", -PM_EINVAL,
+                 "config:4: stats-interval-ms: expects 1 value, got 2");
+}
+
+Test(config, missing_value_is_an_error)
+{
+    expect_error("arena-mb\n", -PM_EINVAL, "config:1: arena-mb: expects 1 value, got 0");
+    expect_error("selftest-fault   # which?\n", -PM_EINVAL,
+                 "config:1: selftest-fault: expects 1 value, got 0");
+}
+
+Test(config, value_count_includes_tokens_beyond_those_kept)
+{
+    expect_error("arena-mb 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\n", -PM_EINVAL,
+                 "config:1: arena-mb: expects 1 value, got 20");
+}
+
+/* --- selftest-fault and selftest-wait-ms ------------------------------------ */
+
+Test(config, selftest_fault_accepts_each_fault)
+{
+    expect_ok("selftest-fault page\n");
+    cr_assert_eq(cfg.selftest_fault, SELFTEST_FAULT_PAGE);
+    expect_ok("selftest-fault stack\n");
+    cr_assert_eq(cfg.selftest_fault, SELFTEST_FAULT_STACK);
+    expect_ok("selftest-fault divide\n");
+    cr_assert_eq(cfg.selftest_fault, SELFTEST_FAULT_DIVIDE);
+    expect_ok("selftest-fault panic\n");
+    cr_assert_eq(cfg.selftest_fault, SELFTEST_FAULT_PANIC);
+}
+
+Test(config, selftest_fault_rejects_an_unknown_fault_naming_the_choices)
+{
+    expect_error("selftest-fault foo\n", -PM_EINVAL,
+                 "config:1: selftest-fault: 'foo' is not one of page|stack|divide|panic");
+}
+
+Test(config, selftest_fault_keywords_are_case_sensitive_and_whole)
+{
+    expect_error("selftest-fault PAGE\n", -PM_EINVAL,
+                 "config:1: selftest-fault: 'PAGE' is not one of page|stack|divide|panic");
+    expect_error("selftest-fault pag\n", -PM_EINVAL,
+                 "config:1: selftest-fault: 'pag' is not one of page|stack|divide|panic");
+    expect_error("selftest-fault pages\n", -PM_EINVAL,
+                 "config:1: selftest-fault: 'pages' is not one of page|stack|divide|panic");
+}
+
+Test(config, selftest_wait_ms_accepts_its_bounds)
+{
+    expect_ok("selftest-wait-ms 1\n");
+    cr_assert_eq(cfg.selftest_wait_ms, 1);
+    expect_ok("selftest-wait-ms 600000\n");
+    cr_assert_eq(cfg.selftest_wait_ms, 600000);
+}
+
+Test(config, selftest_wait_ms_rejects_zero_and_too_long)
+{
+    expect_error("selftest-wait-ms 0\n", -PM_ERANGE,
+                 "config:1: selftest-wait-ms: 0 out of range 1..600000");
+    expect_error("selftest-wait-ms 600001\n", -PM_ERANGE,
+                 "config:1: selftest-wait-ms: 600001 out of range 1..600000");
+}
+
+/* --- directives as a whole -------------------------------------------------- */
+
+Test(config, all_directives_together)
+{
+    expect_ok("arena-mb 256\n"
+              "stats-interval-ms 250\n"
+              "selftest-fault divide\n"
+              "selftest-wait-ms 1500\n");
+    cr_assert_eq(cfg.arena_mb, 256);
+    cr_assert_eq(cfg.stats_interval_ms, 250);
+    cr_assert_eq(cfg.selftest_fault, SELFTEST_FAULT_DIVIDE);
+    cr_assert_eq(cfg.selftest_wait_ms, 1500);
+}
+
+Test(config, unknown_directive_is_named_with_its_line)
+{
+    expect_error("arena-mb 16\n# comment\narena-gb 1\n", -PM_EINVAL,
+                 "config:3: unknown directive 'arena-gb'");
+}
+
+Test(config, directive_names_are_case_sensitive_and_whole)
+{
+    expect_error("Arena-mb 16\n", -PM_EINVAL, "config:1: unknown directive 'Arena-mb'");
+    expect_error("arena 16\n", -PM_EINVAL, "config:1: unknown directive 'arena'");
+    expect_error("arena-mbx 16\n", -PM_EINVAL, "config:1: unknown directive 'arena-mbx'");
+}
+
+Test(config, directive_given_twice_names_the_first_line)
+{
+    expect_error("arena-mb 16\n\n# again:\n\narena-mb 32\n", -PM_EEXIST,
+                 "config:5: arena-mb given twice (first on line 1)");
+    expect_error("selftest-fault page\nselftest-fault page\n", -PM_EEXIST,
+                 "config:2: selftest-fault given twice (first on line 1)");
+}
+
+Test(config, first_error_stops_the_parse_and_keeps_earlier_values)
+{
+    expect_error("arena-mb 16\nbogus\nstats-interval-ms 5\n", -PM_EINVAL,
+                 "config:2: unknown directive 'bogus'");
+    cr_assert_eq(cfg.arena_mb, 16);
+    cr_assert_eq(cfg.stats_interval_ms, 1000);
+}
+
+/* --- line rules ------------------------------------------------------------ */
+
+Test(config, whole_line_and_indented_comments_are_ignored)
+{
+    expect_ok("# pktmetal.conf\n   # indented\n\t# tabbed\n#arena-mb 9\n");
+    cr_assert_eq(cfg.arena_mb, 64);
+}
+
+Test(config, trailing_comment_is_ignored)
+{
+    expect_ok("arena-mb 32 # room for 16k buffers\n");
+    cr_assert_eq(cfg.arena_mb, 32);
+}
+
+Test(config, comment_may_touch_the_last_token)
+{
+    expect_ok("arena-mb 32#no space\n");
+    cr_assert_eq(cfg.arena_mb, 32);
+}
+
+Test(config, blank_and_whitespace_only_lines_are_ignored)
+{
+    expect_ok("\n\n   \n\t\t\n \t \narena-mb 16\n\n");
+    cr_assert_eq(cfg.arena_mb, 16);
+}
+
+Test(config, tabs_and_runs_of_spaces_separate_tokens)
+{
+    expect_ok("\t arena-mb\t\t  24  \t\n");
+    cr_assert_eq(cfg.arena_mb, 24);
+}
+
+Test(config, crlf_line_endings_are_accepted)
+{
+    expect_ok("# dos\r\narena-mb 16\r\n\r\nstats-interval-ms 20\r\n");
+    cr_assert_eq(cfg.arena_mb, 16);
+    cr_assert_eq(cfg.stats_interval_ms, 20);
+}
+
+Test(config, crlf_errors_report_the_right_line_without_the_cr)
+{
+    expect_error("arena-mb 16\r\n\r\nstats-interval-ms x\r\n", -PM_EINVAL,
+                 "config:3: stats-interval-ms: 'x' is not a number");
+}
+
+Test(config, last_line_without_newline_is_parsed)
+{
+    expect_ok("arena-mb 16\nstats-interval-ms 20");
+    cr_assert_eq(cfg.stats_interval_ms, 20);
+    expect_ok("arena-mb 18\r");
+    cr_assert_eq(cfg.arena_mb, 18);
+}
+
+Test(config, text_is_read_only_up_to_len)
+{
+    /* "arena-mb 16" then bytes the parser must not look at. */
+    const char text[] = "arena-mb 16XYZ";
+    cr_assert_eq(parse_bytes(text, 11), 0);
+    cr_assert_eq(cfg.arena_mb, 16);
+}
+
+Test(config, nul_byte_is_an_error_with_its_line)
+{
+    const char text[] = "arena-mb 16\narena\0-mb 32\n";
+    cr_assert_eq(parse_bytes(text, sizeof(text) - 1), -PM_EINVAL);
+    cr_assert_str_eq(err, "config:2: NUL byte in line");
+}
+
+Test(config, nul_byte_in_a_comment_is_still_an_error)
+{
+    const char text[] = "# note\0\n";
+    cr_assert_eq(parse_bytes(text, sizeof(text) - 1), -PM_EINVAL);
+    cr_assert_str_eq(err, "config:1: NUL byte in line");
+}
+
+Test(config, control_character_is_an_error)
+{
+    expect_error("arena-mb 16\x1b[0m\n", -PM_EINVAL, "config:1: control character 0x1b in line");
+    expect_error("arena-mb\r16\n", -PM_EINVAL, "config:1: control character 0x0d in line");
+}
+
+Test(config, line_of_255_characters_is_accepted)
+{
+    char text[300];
+    strcpy(text, "arena-mb 16 #");
+    size_t n = strlen(text);
+    memset(text + n, 'c', 255 - n);
+    strcpy(text + 255, "\r\n");
+    expect_ok(text);
+    cr_assert_eq(cfg.arena_mb, 16);
+}
+
+Test(config, line_longer_than_255_characters_is_an_error)
+{
+    char text[300];
+    strcpy(text, "arena-mb 16\n# ");
+    size_t start = strlen("arena-mb 16\n");
+    memset(text + start + 2, 'c', 254);
+    strcpy(text + start + 256, "\n");
+    expect_error(text, -PM_EINVAL, "config:2: line longer than 255 characters");
+}
+
+/* --- the error buffer ----------------------------------------------------- */
+
+Test(config, small_err_buffer_is_truncated_and_terminated)
+{
+    char small[12];
+    config_defaults(&cfg);
+    memset(small, 'x', sizeof(small));
+    cr_assert_eq(config_parse(&cfg, "arena-gb 1\n", 11, small, sizeof(small)), -PM_EINVAL);
+    cr_assert_str_eq(small, "config:1: u");
+}
+
+Test(config, err_buffer_shorter_than_the_prefix_is_terminated)
+{
+    char tiny[4];
+    config_defaults(&cfg);
+    cr_assert_eq(config_parse(&cfg, "bogus\n", 6, tiny, sizeof(tiny)), -PM_EINVAL);
+    cr_assert_str_eq(tiny, "con");
+}
+
+Test(config, null_err_buffer_with_zero_size_is_allowed)
+{
+    config_defaults(&cfg);
+    cr_assert_eq(config_parse(&cfg, "bogus\n", 6, NULL, 0), -PM_EINVAL);
+    cr_assert_eq(config_parse(&cfg, "arena-mb 16\n", 12, NULL, 0), 0);
+    cr_assert_eq(cfg.arena_mb, 16);
+}
