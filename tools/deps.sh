@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pktmetal needs: idempotent, prints what it
+# installs, a no-op when everything is present. Run as root (or with sudo).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential      # gcc, make, binutils (ld, objcopy)
+  gnu-efi              # UEFI headers, crt0, linker script, libefi
+  ovmf                 # UEFI firmware for QEMU
+  qemu-system-x86      # the machine the image boots on
+  libcriterion-dev     # unit tests
+  python3              # QEMU launcher and test driver
+  libpcap-dev          # host tools (capture filters, pcap output)
+  tshark               # checks what goes on the wire
+  tcpdump
+  iproute2             # network namespaces and taps for tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "deps: not root and no sudo; install these yourself: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "deps: done"

@@ -1,0 +1,188 @@
+"""pmqemu: builds and runs the QEMU command line for a pktmetal image.
+
+One place knows how pktmetal boots: `tools/pktmetal-qemu` (used by `make run`)
+and the QEMU tests under tests/qemu/ both go through Machine. Every command
+line carries what DESIGN.md and TRAPS.md require: q35, -m 512M, -no-reboot,
+isa-debug-exit on port 0xf4 (the only way a failure code reaches the host),
+and romfile= on each NIC (OVMF would otherwise spend ~1.8 s loading iPXE).
+
+NIC back ends are UDP sockets on 127.0.0.1 (`-netdev dgram`), never any other
+address: port pairs are chosen per NIC so tools can send and receive frames.
+"""
+
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+OVMF_CANDIDATES = ("/usr/share/ovmf/OVMF.fd", "/usr/share/OVMF/OVMF.fd")
+
+NIC_MODELS = {
+    "e1000": "e1000",
+    "virtio": "virtio-net-pci",
+    "virtio-modern": "virtio-net-pci-non-transitional",
+}
+
+
+def find_ovmf():
+    for path in OVMF_CANDIDATES:
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError("OVMF firmware not found (apt-get install ovmf, or run `make deps`)")
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Nic:
+    """A NIC on the guest's PCI bus, wired to a pair of UDP ports on loopback:
+    QEMU listens on guest_port; frames the guest sends go to host_port."""
+
+    def __init__(self, model, index):
+        if model not in NIC_MODELS:
+            raise ValueError(f"unknown NIC model {model!r}; choose from {', '.join(NIC_MODELS)}")
+        self.model = model
+        self.index = index
+        self.guest_port = free_udp_port()
+        self.host_port = free_udp_port()
+        # Ports are numbered in PCI address order (DESIGN.md): pin slots.
+        self.pci_addr = 0x10 + index
+        self.mac = "52:54:00:12:34:%02x" % (0x10 + index)
+
+    def args(self):
+        nd = f"n{self.index}"
+        return [
+            "-netdev",
+            f"dgram,id={nd},local.type=inet,local.host=127.0.0.1,local.port={self.guest_port},"
+            f"remote.type=inet,remote.host=127.0.0.1,remote.port={self.host_port}",
+            "-device",
+            f"{NIC_MODELS[self.model]},netdev={nd},mac={self.mac},addr=0x{self.pci_addr:x},romfile=",
+        ]
+
+
+class Machine:
+    """One QEMU run of the image. Serial COM1 is read line by line with host
+    timestamps; COM2 goes to a unix socket when control=True."""
+
+    def __init__(self, image, conf_text=None, nics=("e1000", "virtio"), control=False,
+                 extra_args=(), workdir=None, memory="512M", cpu=None):
+        self.image = image
+        self.workdir = workdir or tempfile.mkdtemp(prefix="pktmetal-")
+        self.esp = os.path.join(self.workdir, "esp")
+        self.nics = [Nic(m, i) for i, m in enumerate(nics)]
+        self.control_path = os.path.join(self.workdir, "com2.sock") if control else None
+        self.memory = memory
+        self.cpu = cpu
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.lines = []            # (host monotonic time, text)
+        self._queue = queue.Queue()
+        self._reader = None
+        self._make_esp(conf_text)
+
+    def _make_esp(self, conf_text):
+        boot = os.path.join(self.esp, "EFI", "BOOT")
+        os.makedirs(boot, exist_ok=True)
+        shutil.copyfile(self.image, os.path.join(boot, "BOOTX64.EFI"))
+        conf = os.path.join(self.esp, "pktmetal.conf")
+        if conf_text is None:
+            if os.path.exists(conf):
+                os.unlink(conf)
+        else:
+            with open(conf, "w") as f:
+                f.write(conf_text)
+
+    def command(self):
+        cmd = [
+            "qemu-system-x86_64", "-machine", "q35", "-m", self.memory,
+            "-bios", find_ovmf(), "-no-reboot", "-display", "none",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-drive", f"format=raw,file=fat:rw:{self.esp}",
+            "-serial", "stdio",
+        ]
+        if self.cpu:
+            cmd += ["-cpu", self.cpu]
+        if self.control_path:
+            cmd += ["-serial", f"unix:{self.control_path},server=on,wait=off"]
+        for nic in self.nics:
+            cmd += nic.args()
+        return cmd + self.extra_args
+
+    def start(self):
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self._reader = threading.Thread(target=self._read_serial, daemon=True)
+        self._reader.start()
+        return self
+
+    def _read_serial(self):
+        buf = b""
+        while True:
+            chunk = self.proc.stdout.read1(4096)
+            if not chunk:
+                break
+            now = time.monotonic()
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode("utf-8", "replace").rstrip("\r")
+                self.lines.append((now, line))
+                self._queue.put((now, line))
+        if buf:
+            line = buf.decode("utf-8", "replace")
+            self.lines.append((time.monotonic(), line))
+            self._queue.put((time.monotonic(), line))
+        self._queue.put(None)
+
+    def expect(self, needle, timeout):
+        """Waits for a COM1 line containing needle; returns (time, line)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no line containing {needle!r} within {timeout}s")
+            try:
+                item = self._queue.get(timeout=left)
+            except queue.Empty:
+                continue
+            if item is None:
+                raise EOFError(f"QEMU exited before printing {needle!r}")
+            if needle in item[1]:
+                return item
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait(self, timeout):
+        """Waits for QEMU to exit; kills it at the timeout. Returns the exit code."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TimeoutError(f"QEMU still running after {timeout}s; killed")
+        if self._reader:
+            self._reader.join(timeout=2)
+        return rc
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def output(self):
+        return "\n".join(line for _, line in self.lines)
+
+    def cleanup(self):
+        self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)

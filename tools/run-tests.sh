@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole suite (`make test`): host unit tests under ASan/UBSan, then the
+# QEMU tests. Prints each part's result and a closing "N passed, N failed"
+# line; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+unit_log=$(mktemp)
+trap 'rm -f "$unit_log"' EXIT
+
+echo "== unit tests (host, ASan/UBSan) =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  build/host/unit_tests --jobs 2 2>&1 | tee "$unit_log"
+unit_rc=${PIPESTATUS[0]}
+# Criterion: "[====] Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C"
+synth=$(grep -a 'Synthesis:' "$unit_log" | tail -1)
+unit_pass=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$synth")
+unit_fail=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$synth")
+unit_crash=$(sed -n 's/.*Crashing: \([0-9]*\).*/\1/p' <<<"$synth")
+if [ -z "$unit_pass" ]; then
+  echo "unit: no Criterion summary (exit $unit_rc)"; unit_pass=0; unit_fail=1; unit_crash=0
+fi
+# LeakSanitizer reports do not fail a Criterion test by themselves (TRAPS.md).
+if grep -aq 'ERROR: LeakSanitizer' "$unit_log"; then
+  echo "unit: LeakSanitizer reported leaks"; unit_fail=$((unit_fail + 1))
+fi
+unit_fail=$((unit_fail + unit_crash))
+[ "$unit_rc" -ne 0 ] && [ "$unit_fail" -eq 0 ] && unit_fail=1
+
+echo "== QEMU tests =="
+qemu_log=$(mktemp)
+python3 tests/qemu/run.py 2>&1 | tee "$qemu_log"
+qemu_rc=${PIPESTATUS[0]}
+qemu_pass=$(sed -n 's/^qemu: \([0-9]*\) passed.*/\1/p' "$qemu_log" | tail -1)
+qemu_fail=$(sed -n 's/^qemu: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$qemu_log" | tail -1)
+rm -f "$qemu_log"
+qemu_pass=${qemu_pass:-0}; qemu_fail=${qemu_fail:-1}
+[ "$qemu_rc" -ne 0 ] && [ "$qemu_fail" -eq 0 ] && qemu_fail=1
+
+total_pass=$((unit_pass + qemu_pass))
+total_fail=$((unit_fail + qemu_fail))
+echo
+echo "unit: $unit_pass passed, $unit_fail failed"
+echo "qemu: $qemu_pass passed, $qemu_fail failed"
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
