@@ -122,3 +122,22 @@ def test_guest_clock_matches_host_wall_clock(image):
               f"guest waited {wait_ms} ms by its clock, host saw {host_ms:.0f} ms", m)
         m.send("quit\r")
         check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
+
+
+def test_control_channel_on_com2_answers_commands(image):
+    import socket
+    with booted(image, "", control=True) as m:
+        m.expect("ready:", BOOT_TIMEOUT_S)
+        check("control channel on COM2" in m.output(), "COM2 not detected", m)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(m.control_path)
+            s.settimeout(10)
+            s.sendall(b"mem\n")
+            reply = b""
+            while b"kernel heap" not in reply:
+                chunk = s.recv(4096)
+                check(chunk, "COM2 closed before the reply", m)
+                reply += chunk
+        check("kernel heap" not in m.output(), "a COM2 command's reply leaked onto COM1", m)
+        m.send("quit\r")
+        check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
