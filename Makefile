@@ -39,7 +39,8 @@ IMG_OBJS   := $(patsubst %.c,$(BUILD)/img/%.o,$(IMG_SRCS)) \
 # Host unit tests: all of net/ plus the pure parts of kernel/ and drivers/
 # that are written to run against host memory (see DESIGN.md, "Where tests live").
 HOST_KERNEL := kernel/acpi.c kernel/pci.c kernel/paging.c
-HOST_SRCS  := $(wildcard net/*.c) $(wildcard $(HOST_KERNEL)) $(wildcard tests/models/*.c)
+HOST_SRCS  := $(wildcard net/*.c) $(wildcard $(HOST_KERNEL)) $(wildcard drivers/*.c) \
+              $(wildcard tests/models/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DPKTMETAL_HOST \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -68,7 +69,7 @@ $(BUILD)/pktmetal.efi: $(BUILD)/pktmetal.so
 	@size=$$(stat -c %s $@); echo "image: $@ $$size bytes"; \
 	  if [ $$size -gt 262144 ]; then echo "image over 256 KiB" >&2; exit 1; fi
 
-$(BUILD)/host/unit_tests: $(HOST_SRCS) $(UNIT_SRCS) $(wildcard net/*.h kernel/*.h tests/models/*.h tests/unit/*.h)
+$(BUILD)/host/unit_tests: $(HOST_SRCS) $(UNIT_SRCS) $(wildcard net/*.h kernel/*.h drivers/*.h tests/models/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(HOST_SRCS) $(UNIT_SRCS) -o $@ $(HOST_LIBS)
 
@@ -89,5 +90,8 @@ test: deps $(BUILD)/pktmetal.efi $(BUILD)/host/unit_tests
 
 clean:
 	rm -rf $(BUILD)
+
+# Host tools (pktgen, ...): their rules live beside them.
+-include tools/tools.mk
 
 -include $(shell find $(BUILD)/img -name '*.d' 2>/dev/null)
