@@ -2,11 +2,12 @@
  * Packet buffer pool (DESIGN.md, Packet buffers): fixed-size pktbufs carved
  * from one block of DMA-able memory (the 2 MiB-paged arena).
  *
- *   mem (as given)
- *   +-------------+------------------------+----------------------------+
- *   | struct pool | free stack: nb_bufs    | buffers, PKTBUF_STRIDE     |
- *   |             | pointers (LIFO)        | each, 64-byte aligned      |
- *   +-------------+------------------------+----------------------------+
+ *   mem (as given; the pool starts at the first 64-byte boundary)
+ *   +-------------+--------------------+------------+---------------------+
+ *   | struct pool | free stack: nb_bufs| in-use map | buffers,            |
+ *   |             | pointers (LIFO)    | 1 bit/buf  | PKTBUF_STRIDE each, |
+ *   |             |                    |            | 64-byte aligned     |
+ *   +-------------+--------------------+------------+---------------------+
  *
  * Free buffers live on a LIFO stack, so the most recently freed — still in
  * cache — is handed out first. A per-core cache sits in front of the stack
@@ -15,6 +16,14 @@
  * is never touched wholesale (TRAPS.md: zeroing 64 MiB costs ~0.3 s).
  *
  * Exhaustion is not an error: pool_get_bulk returns a short count.
+ *
+ * Every put is checked against the in-use map (one bit per buffer, 1/8 byte
+ * per 2240-byte buffer, so ~4 KiB for a 64 MiB arena and hot in cache): a
+ * buffer that is already free (double free), not at a buffer boundary of
+ * this pool, or NULL is refused and counted in nb_put_rejected, never
+ * stored. So the free stack cannot overflow and a buffer can never be handed
+ * out twice; the counter is the symptom to look for. The check costs a few
+ * instructions per buffer and never touches the buffer itself.
  */
 #ifndef PKTMETAL_NET_POOL_H
 #define PKTMETAL_NET_POOL_H
@@ -40,6 +49,9 @@ struct pool {
     uint8_t *bufs_mem;         /* first buffer */
     dma_addr_t bufs_dma;       /* its DMA address */
     uint64_t nb_get_short;     /* pool_get_bulk calls that came back short */
+    uint64_t *in_use_map;      /* bit i set = buffer i is out of the pool */
+    uint64_t nb_put_rejected;  /* buffers refused by pool_put_bulk: double
+                                * free, foreign or misaligned pointer */
     struct pool_cache cache;   /* core 0's cache */
 };
 
@@ -49,9 +61,11 @@ struct pool *pool_create(void *mem, dma_addr_t mem_dma, size_t bytes, uint32_t n
 
 /* Up to n buffers, reset (pktbuf_reset); returns how many it got. */
 unsigned pool_get_bulk(struct pool *p, struct pktbuf **bufs, unsigned n);
-/* Returns n buffers of this pool. */
+/* Returns n buffers of this pool. A buffer that is not out of this pool is
+ * refused and counted in nb_put_rejected (see the top of this file). */
 void pool_put_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n);
-/* Returns buffers that may belong to different pools. */
+/* Returns buffers that may belong to different pools (each entry's pool
+ * pointer is read, so entries must be real buffers, not NULL). */
 void pktbuf_free_bulk(struct pktbuf *const *bufs, unsigned n);
 
 static inline struct pktbuf *pool_get(struct pool *p)
