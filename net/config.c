@@ -79,6 +79,9 @@ struct config_keyword {
 void config_defaults(struct config *cfg)
 {
     *cfg = (struct config){
+        .mode = CONFIG_MODE_L2FWD,
+        .rx_ring = 512,
+        .tx_ring = 512,
         .arena_mb = 64,
         .stats_interval_ms = 1000,
         .selftest_fault = SELFTEST_FAULT_NONE,
@@ -224,9 +227,118 @@ static int handle_selftest_wait_ms(struct config_parser *p,
     return parse_u32(p, &values[0], 1, 600000, &p->cfg->selftest_wait_ms);
 }
 
+static int handle_mode(struct config_parser *p,
+                       const struct config_token *values, size_t nb_values)
+{
+    static const struct config_keyword modes[] = {
+        { "l2fwd",   CONFIG_MODE_L2FWD },
+        { "reflect", CONFIG_MODE_REFLECT },
+    };
+    int mode = CONFIG_MODE_L2FWD;
+    int ret = parse_keyword(p, &values[0], modes, ARRAY_SIZE(modes), &mode);
+
+    (void)nb_values;
+    if (ret < 0)
+        return ret;
+    p->cfg->mode = (enum config_mode)mode;
+    return 0;
+}
+
+/* Ring sizes: the drivers need a power of two (one wrap mask), and the e1000
+ * ring length must be a multiple of 128 bytes = 8 descriptors. */
+static int parse_ring_size(struct config_parser *p, const struct config_token *tok,
+                           uint32_t *out)
+{
+    uint32_t n = 0;
+    int ret = parse_u32(p, tok, 64, 4096, &n);
+
+    if (ret < 0)
+        return ret;
+    if ((n & (n - 1)) != 0)
+        return parse_error(p, -PM_EINVAL, "%s: %.*s is not a power of two",
+                           p->directive->name, TOKEN_ARGS(tok));
+    *out = n;
+    return 0;
+}
+
+static int handle_rx_ring(struct config_parser *p,
+                          const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_ring_size(p, &values[0], &p->cfg->rx_ring);
+}
+
+static int handle_tx_ring(struct config_parser *p,
+                          const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_ring_size(p, &values[0], &p->cfg->tx_ring);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Six two-digit hex bytes separated by ':' (17 characters). */
+static int parse_mac(struct config_parser *p, const struct config_token *tok, uint8_t mac[6])
+{
+    if (tok->len != 17)
+        goto bad;
+    for (size_t i = 0; i < 6; i++) {
+        int hi = hex_digit(tok->s[i * 3]), lo = hex_digit(tok->s[i * 3 + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && tok->s[i * 3 + 2] != ':'))
+            goto bad;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+bad:
+    return parse_error(p, -PM_EINVAL, "%s: '%.*s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
+                       p->directive->name, TOKEN_ARGS(tok));
+}
+
+/* port N peer-mac MAC. Later issues add other per-port settings as more
+ * keywords after N (ip, role). */
+static int handle_port(struct config_parser *p,
+                       const struct config_token *values, size_t nb_values)
+{
+    enum { PORT_PEER_MAC };
+    static const struct config_keyword settings[] = {
+        { "peer-mac", PORT_PEER_MAC },
+    };
+    uint32_t n = 0;
+    int setting = 0;
+    int ret = parse_u32(p, &values[0], 0, CONFIG_MAX_PORTS - 1, &n);
+
+    if (ret == 0)
+        ret = parse_keyword(p, &values[1], settings, ARRAY_SIZE(settings), &setting);
+    if (ret < 0)
+        return ret;
+    if (nb_values != 3)
+        return parse_error(p, -PM_EINVAL, "port %u %.*s: expects 1 value, got %zu",
+                           (unsigned)n, TOKEN_ARGS(&values[1]), nb_values - 2);
+    struct config_port *port = &p->cfg->ports[n];
+    if (port->has_peer_mac)
+        return parse_error(p, -PM_EEXIST, "port %u peer-mac given twice", (unsigned)n);
+    ret = parse_mac(p, &values[2], port->peer_mac);
+    if (ret == 0)
+        port->has_peer_mac = true;
+    return ret;
+}
+
 /* Every directive. Keep in step with DESIGN.md "Config directives". */
 static const struct config_directive config_directives[] = {
     /* name                 min max repeatable handler */
+    { "mode",                1,  1, false, handle_mode },
+    { "rx-ring",             1,  1, false, handle_rx_ring },
+    { "tx-ring",             1,  1, false, handle_tx_ring },
+    { "port",                2,  8, true,  handle_port },
     { "arena-mb",            1,  1, false, handle_arena_mb },
     { "stats-interval-ms",   1,  1, false, handle_stats_interval_ms },
     /* test-only */

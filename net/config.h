@@ -25,6 +25,7 @@
 #ifndef PKTMETAL_NET_CONFIG_H
 #define PKTMETAL_NET_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +41,25 @@ enum selftest_fault {
     SELFTEST_FAULT_PANIC,   /* call panic() */
 };
 
+#define CONFIG_MAX_PORTS 8
+
+/* What the pipeline does with a received frame (DESIGN.md, Modes). */
+enum config_mode {
+    CONFIG_MODE_L2FWD,      /* port pairs 0<->1, 2<->3: out the pair, MACs rewritten */
+    CONFIG_MODE_REFLECT,    /* back out the input port, MACs swapped */
+};
+
+struct config_port {
+    bool has_peer_mac;      /* port N peer-mac MAC */
+    uint8_t peer_mac[6];    /* l2fwd: destination MAC of frames leaving port N */
+};
+
 struct config {
+    enum config_mode mode;      /* mode l2fwd|reflect: default l2fwd */
+    uint32_t rx_ring;           /* rx-ring N: descriptors per RX ring, power of two
+                                   64..4096, default 512 */
+    uint32_t tx_ring;           /* tx-ring N: same for TX */
+    struct config_port ports[CONFIG_MAX_PORTS];  /* port N ...: 0..7 */
     uint32_t arena_mb;          /* arena-mb N: packet arena MiB, default 64;
                                    8..4096 and even (2 MiB pages) */
     uint32_t stats_interval_ms; /* stats-interval-ms N: default 1000;

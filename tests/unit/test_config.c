@@ -399,3 +399,75 @@ Test(config, null_err_buffer_with_zero_size_is_allowed)
     cr_assert_eq(config_parse(&cfg, "arena-mb 16\n", 12, NULL, 0), 0);
     cr_assert_eq(cfg.arena_mb, 16);
 }
+
+/* --- packet I/O directives: mode, rx-ring, tx-ring, port N peer-mac -------- */
+
+Test(config, packet_io_defaults_are_l2fwd_with_512_slot_rings)
+{
+    config_defaults(&cfg);
+    cr_assert_eq(cfg.mode, CONFIG_MODE_L2FWD);
+    cr_assert_eq(cfg.rx_ring, 512);
+    cr_assert_eq(cfg.tx_ring, 512);
+    for (int i = 0; i < CONFIG_MAX_PORTS; i++)
+        cr_assert(!cfg.ports[i].has_peer_mac);
+}
+
+Test(config, mode_accepts_l2fwd_and_reflect)
+{
+    expect_ok("mode reflect\n");
+    cr_assert_eq(cfg.mode, CONFIG_MODE_REFLECT);
+    expect_ok("mode l2fwd\n");
+    cr_assert_eq(cfg.mode, CONFIG_MODE_L2FWD);
+}
+
+Test(config, mode_rejects_unknown_word_naming_the_choices)
+{
+    expect_error("\nmode hub\n", -PM_EINVAL, "config:2: mode: 'hub' is not one of l2fwd|reflect");
+}
+
+Test(config, ring_sizes_accept_powers_of_two_in_range)
+{
+    expect_ok("rx-ring 64\ntx-ring 4096\n");
+    cr_assert_eq(cfg.rx_ring, 64);
+    cr_assert_eq(cfg.tx_ring, 4096);
+}
+
+Test(config, ring_size_rejects_non_power_of_two_and_out_of_range)
+{
+    expect_error("rx-ring 500\n", -PM_EINVAL, "config:1: rx-ring: 500 is not a power of two");
+    expect_error("tx-ring 32\n", -PM_ERANGE, "config:1: tx-ring: 32 out of range 64..4096");
+    expect_error("tx-ring 8192\n", -PM_ERANGE, "config:1: tx-ring: 8192 out of range 64..4096");
+}
+
+Test(config, port_peer_mac_sets_that_port_only)
+{
+    expect_ok("port 1 peer-mac 02:00:00:aB:cd:EF\n");
+    cr_assert(cfg.ports[1].has_peer_mac);
+    cr_assert(!cfg.ports[0].has_peer_mac);
+    const uint8_t want[6] = { 0x02, 0, 0, 0xab, 0xcd, 0xef };
+    cr_assert_arr_eq(cfg.ports[1].peer_mac, want, 6);
+}
+
+Test(config, port_lines_may_repeat_for_different_ports)
+{
+    expect_ok("port 0 peer-mac 02:00:00:00:00:01\nport 7 peer-mac 02:00:00:00:00:02\n");
+    cr_assert(cfg.ports[0].has_peer_mac && cfg.ports[7].has_peer_mac);
+}
+
+Test(config, port_errors_name_the_problem)
+{
+    expect_error("port 8 peer-mac 02:00:00:00:00:01\n", -PM_ERANGE,
+                 "config:1: port: 8 out of range 0..7");
+    expect_error("port 0 colour blue\n", -PM_EINVAL,
+                 "config:1: port: 'colour' is not one of peer-mac");
+    expect_error("port 0 peer-mac 02:00:00:00:00\n", -PM_EINVAL,
+                 "config:1: port: '02:00:00:00:00' is not a MAC address (xx:xx:xx:xx:xx:xx)");
+    expect_error("port 0 peer-mac 02-00-00-00-00-01\n", -PM_EINVAL,
+                 "config:1: port: '02-00-00-00-00-01' is not a MAC address (xx:xx:xx:xx:xx:xx)");
+    expect_error("port 0 peer-mac 0g:00:00:00:00:01\n", -PM_EINVAL,
+                 "config:1: port: '0g:00:00:00:00:01' is not a MAC address (xx:xx:xx:xx:xx:xx)");
+    expect_error("port 0 peer-mac\n", -PM_EINVAL, "config:1: port 0 peer-mac: expects 1 value, got 0");
+    expect_error("port 0\n", -PM_EINVAL, "config:1: port: expects 2..8 values, got 1");
+    expect_error("port 2 peer-mac 02:00:00:00:00:01\nport 2 peer-mac 02:00:00:00:00:02\n",
+                 -PM_EEXIST, "config:2: port 2 peer-mac given twice");
+}
