@@ -12,8 +12,9 @@
  * Free buffers live on a LIFO stack, so the most recently freed — still in
  * cache — is handed out first. A per-core cache sits in front of the stack
  * (one core today; the cache is where a second core would not contend).
- * Only each buffer's 64-byte metadata line is written at creation: the arena
- * is never touched wholesale (TRAPS.md: zeroing 64 MiB costs ~0.3 s).
+ * Creation writes only the pool's bookkeeping; each buffer's 64-byte metadata
+ * line is written when the buffer is first handed out, so start-up never
+ * walks the arena (TRAPS.md: zeroing 64 MiB costs ~0.3 s).
  *
  * Exhaustion is not an error: pool_get_bulk returns a short count.
  *
@@ -52,6 +53,8 @@ struct pool {
     uint64_t *in_use_map;      /* bit i set = buffer i is out of the pool */
     uint64_t nb_put_rejected;  /* buffers refused by pool_put_bulk: double
                                 * free, foreign or misaligned pointer */
+    uint32_t next_fresh;       /* buffers [next_fresh, nb_bufs) were never handed
+                                * out: free, metadata not yet written */
     struct pool_cache cache;   /* core 0's cache */
 };
 

@@ -148,7 +148,10 @@ Test(pool, every_buf_dma_is_its_address_shifted_by_the_mapping_delta)
     uint8_t *mem = arena_alloc(bytes, 0);
     dma_addr_t mem_dma = 0x7f000000;
     struct pool *p = pool_create(mem, mem_dma, bytes, 0);
+    struct pktbuf *got[128];
 
+    cr_assert_leq(p->nb_bufs, 128);
+    cr_assert_eq(pool_get_bulk(p, got, p->nb_bufs), p->nb_bufs);
     cr_assert_eq(p->bufs_dma, mem_dma + (dma_addr_t)(p->bufs_mem - mem));
     for (uint32_t i = 0; i < p->nb_bufs; i++) {
         struct pktbuf *b = buf_at(p, i);
@@ -159,13 +162,26 @@ Test(pool, every_buf_dma_is_its_address_shifted_by_the_mapping_delta)
     }
 }
 
-Test(pool, creation_writes_metadata_lines_and_never_a_data_area)
+Test(pool, creation_writes_no_buffer_at_all)
+{
+    size_t bytes = 128 * 1024;
+    uint8_t *mem = arena_alloc(bytes, 0);
+    struct pool *p = pool_create(mem, 0, bytes, 0);
+
+    for (uint8_t *q = p->bufs_mem; q < mem + bytes; q++)
+        cr_assert_eq(*q, FILL_BYTE, "byte %td of the buffer area", q - p->bufs_mem);
+}
+
+Test(pool, first_get_writes_metadata_lines_and_never_a_data_area)
 {
     size_t bytes = 128 * 1024;
     uint8_t *mem = arena_alloc(bytes, 0);
     struct pool *p = pool_create(mem, 0, bytes, 0);
     uint8_t *end = (uint8_t *)buf_at(p, p->nb_bufs);
+    struct pktbuf *got[64];
 
+    cr_assert_lt(p->nb_bufs, 64);
+    cr_assert_eq(pool_get_bulk(p, got, p->nb_bufs), p->nb_bufs);
     for (uint32_t i = 0; i < p->nb_bufs; i++) {
         struct pktbuf *b = buf_at(p, i);
 
@@ -260,7 +276,7 @@ Test(pool, lifo_order_survives_a_cache_flush)
     pool_put_bulk(p, out, 40);
     pool_cache_flush(p);
     cr_assert_eq(p->cache.len, 0);
-    cr_assert_eq(p->top, 300);
+    cr_assert_eq(p->top, 40);                  /* the 260 never used stay fresh */
     cr_assert_eq(pool_free_count(p), 300);
     cr_assert_eq(pool_get_bulk(p, back, 40), 40);
     for (unsigned i = 0; i < 40; i++)
@@ -471,4 +487,17 @@ Test(pool, free_bulk_returns_each_buffer_to_its_own_pool)
     /* Each pool's last freed buffer is its next one out. */
     cr_assert_eq(pool_get(a), mixed[8]);
     cr_assert_eq(pool_get(b), mixed[9]);
+}
+
+Test(pool, a_recycled_buffer_goes_out_before_any_never_used_one)
+{
+    struct pool *p = pool_of(50);
+    struct pktbuf *a[3];
+
+    cr_assert_eq(pool_get_bulk(p, a, 3), 3);
+    pktbuf_free(a[1]);
+    cr_assert_eq(pool_get(p), a[1]);
+    cr_assert_eq(pool_get(p), buf_at(p, 3));   /* then the next fresh one */
+    cr_assert_eq(pool_in_use(p), 4);
+    cr_assert_eq(pool_free_count(p), 46);
 }
