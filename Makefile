@@ -85,7 +85,7 @@ esp: $(BUILD)/pktmetal.efi
 run: deps $(BUILD)/pktmetal.efi
 	@tools/pktmetal-qemu --image $(BUILD)/pktmetal.efi --conf $(or $(CONF),pktmetal.conf) $(ARGS)
 
-test: deps $(BUILD)/pktmetal.efi $(BUILD)/host/unit_tests
+test: deps $(BUILD)/pktmetal.efi $(BUILD)/host/unit_tests tools
 	@tools/run-tests.sh
 
 clean:

@@ -11,6 +11,7 @@
 #include "kernel/mm.h"
 
 #include "kernel/console.h"
+#include "kernel/dma.h"
 #include "kernel/paging.h"
 #include "kernel/trap.h"
 #include "net/errno.h"
@@ -38,6 +39,13 @@ void *kmem_alloc(size_t bytes, size_t align)
     for (size_t i = 0; i < bytes; i++)
         m[i] = 0;
     return m;
+}
+
+/* Rings and device structures come from the kernel heap: it is RAM, mapped
+ * write-back, identity mapped, and never freed. */
+void *dma_alloc(size_t bytes, size_t align)
+{
+    return kmem_alloc(bytes, align);
 }
 
 static void *pt_alloc_page(void *ctx)

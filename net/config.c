@@ -82,6 +82,7 @@ void config_defaults(struct config *cfg)
         .mode = CONFIG_MODE_L2FWD,
         .rx_ring = 512,
         .tx_ring = 512,
+        .virtio_event_idx = true,
         .arena_mb = 64,
         .stats_interval_ms = 1000,
         .selftest_fault = SELFTEST_FAULT_NONE,
@@ -332,6 +333,19 @@ static int handle_port(struct config_parser *p,
     return ret;
 }
 
+static int handle_virtio_event_idx(struct config_parser *p,
+                                   const struct config_token *values, size_t nb_values)
+{
+    static const struct config_keyword on_off[] = { { "on", 1 }, { "off", 0 } };
+    int on = 1;
+    int ret = parse_keyword(p, &values[0], on_off, ARRAY_SIZE(on_off), &on);
+
+    (void)nb_values;
+    if (ret == 0)
+        p->cfg->virtio_event_idx = on != 0;
+    return ret;
+}
+
 /* Every directive. Keep in step with DESIGN.md "Config directives". */
 static const struct config_directive config_directives[] = {
     /* name                 min max repeatable handler */
@@ -339,6 +353,7 @@ static const struct config_directive config_directives[] = {
     { "rx-ring",             1,  1, false, handle_rx_ring },
     { "tx-ring",             1,  1, false, handle_tx_ring },
     { "port",                2,  8, true,  handle_port },
+    { "virtio-event-idx",    1,  1, false, handle_virtio_event_idx },
     { "arena-mb",            1,  1, false, handle_arena_mb },
     { "stats-interval-ms",   1,  1, false, handle_stats_interval_ms },
     /* test-only */

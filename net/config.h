@@ -60,6 +60,8 @@ struct config {
                                    64..4096, default 512 */
     uint32_t tx_ring;           /* tx-ring N: same for TX */
     struct config_port ports[CONFIG_MAX_PORTS];  /* port N ...: 0..7 */
+    bool virtio_event_idx;      /* virtio-event-idx on|off: negotiate
+                                   VIRTIO_F_RING_EVENT_IDX, default on */
     uint32_t arena_mb;          /* arena-mb N: packet arena MiB, default 64;
                                    8..4096 and even (2 MiB pages) */
     uint32_t stats_interval_ms; /* stats-interval-ms N: default 1000;

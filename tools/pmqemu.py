@@ -20,6 +20,8 @@ import tempfile
 import threading
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 OVMF_CANDIDATES = ("/usr/share/ovmf/OVMF.fd", "/usr/share/OVMF/OVMF.fd")
 
 NIC_MODELS = {
@@ -73,7 +75,7 @@ class Machine:
     timestamps; COM2 goes to a unix socket when control=True."""
 
     def __init__(self, image, conf_text=None, nics=("e1000", "virtio"), control=False,
-                 extra_args=(), workdir=None, memory="512M", cpu=None):
+                 extra_args=(), workdir=None, memory="512M", cpu=None, big_rcvbuf=False):
         self.image = image
         self.workdir = workdir or tempfile.mkdtemp(prefix="pktmetal-")
         self.esp = os.path.join(self.workdir, "esp")
@@ -82,6 +84,7 @@ class Machine:
         self.memory = memory
         self.cpu = cpu
         self.extra_args = list(extra_args)
+        self.big_rcvbuf = big_rcvbuf
         self.proc = None
         self.lines = []            # (host monotonic time, text)
         self._queue = queue.Queue()
@@ -116,11 +119,23 @@ class Machine:
             cmd += nic.args()
         return cmd + self.extra_args
 
+    def environment(self):
+        """QEMU's environment. big_rcvbuf preloads a shim that enlarges the
+        receive buffer of QEMU's dgram sockets (TRAPS.md: the host default
+        ~208 KiB drops frames when QEMU stalls briefly on a busy host)."""
+        env = dict(os.environ)
+        if self.big_rcvbuf:
+            shim = os.path.join(ROOT, "build", "tools", "rcvbuf_preload.so")
+            if not os.path.exists(shim):
+                raise FileNotFoundError(f"{shim} missing: run `make tools`")
+            env["LD_PRELOAD"] = shim
+        return env
+
     def start(self):
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, env=self.environment())
         self._reader = threading.Thread(target=self._read_serial, daemon=True)
         self._reader.start()
         return self

@@ -27,6 +27,16 @@ fi
 unit_fail=$((unit_fail + unit_crash))
 [ "$unit_rc" -ne 0 ] && [ "$unit_fail" -eq 0 ] && unit_fail=1
 
+echo "== host tools (pktgen against a loopback wire) =="
+tools_log=$(mktemp)
+tools/pktgen/selftest.sh 2>&1 | tee "$tools_log"
+tools_rc=${PIPESTATUS[0]}
+tools_pass=$(sed -n 's/^selftest: \([0-9]*\) passed.*/\1/p' "$tools_log" | tail -1)
+tools_fail=$(sed -n 's/^selftest: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$tools_log" | tail -1)
+rm -f "$tools_log"
+tools_pass=${tools_pass:-0}; tools_fail=${tools_fail:-1}
+[ "$tools_rc" -ne 0 ] && [ "$tools_fail" -eq 0 ] && tools_fail=1
+
 echo "== QEMU tests =="
 qemu_log=$(mktemp)
 python3 tests/qemu/run.py 2>&1 | tee "$qemu_log"
@@ -37,10 +47,11 @@ rm -f "$qemu_log"
 qemu_pass=${qemu_pass:-0}; qemu_fail=${qemu_fail:-1}
 [ "$qemu_rc" -ne 0 ] && [ "$qemu_fail" -eq 0 ] && qemu_fail=1
 
-total_pass=$((unit_pass + qemu_pass))
-total_fail=$((unit_fail + qemu_fail))
+total_pass=$((unit_pass + tools_pass + qemu_pass))
+total_fail=$((unit_fail + tools_fail + qemu_fail))
 echo
 echo "unit: $unit_pass passed, $unit_fail failed"
+echo "tools: $tools_pass passed, $tools_fail failed"
 echo "qemu: $qemu_pass passed, $qemu_fail failed"
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -471,3 +471,13 @@ Test(config, port_errors_name_the_problem)
     expect_error("port 2 peer-mac 02:00:00:00:00:01\nport 2 peer-mac 02:00:00:00:00:02\n",
                  -PM_EEXIST, "config:2: port 2 peer-mac given twice");
 }
+
+Test(config, virtio_event_idx_is_on_by_default_and_switchable)
+{
+    config_defaults(&cfg);
+    cr_assert(cfg.virtio_event_idx);
+    expect_ok("virtio-event-idx off\n");
+    cr_assert(!cfg.virtio_event_idx);
+    expect_error("virtio-event-idx maybe\n", -PM_EINVAL,
+                 "config:1: virtio-event-idx: 'maybe' is not one of on|off");
+}

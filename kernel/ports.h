@@ -1,0 +1,33 @@
+/*
+ * Ports: the NICs bound to drivers, numbered in PCI address order (DESIGN.md,
+ * Interfaces), the packet pool they share, and the forwarding loop's per-port
+ * work (DESIGN.md, Hot path).
+ */
+#ifndef PKTMETAL_KERNEL_PORTS_H
+#define PKTMETAL_KERNEL_PORTS_H
+
+#include <stdint.h>
+
+#include "kernel/pci.h"
+#include "net/config.h"
+
+#define PORTS_MAX CONFIG_MAX_PORTS
+#define PORTS_BURST 32
+
+/* Builds the pool over the arena and binds every recognised NIC. Prints one
+ * line per port and the pool/working-set line. Returns the number of ports
+ * or a negative PM_E* when a NIC could not be brought up. */
+int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
+               const struct pci_dev *devs, int nb_devs, void *arena, uint64_t arena_bytes,
+               uint32_t llc_bytes);
+/* One pass over every port: receive a burst, forward it, one doorbell per
+ * burst. Returns the packets received. */
+unsigned ports_poll(void);
+/* Once per stats interval: link state, and a counter line per active port. */
+void ports_tick(uint64_t interval_ns);
+/* Stops every port, returns their buffers, prints the final counters and the
+ * pool's in_use against its baseline. */
+void ports_stop(void);
+void ports_print_stats(void);
+
+#endif
