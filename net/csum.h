@@ -1,0 +1,33 @@
+/*
+ * Internet checksums (RFC 1071): IPv4 header, UDP/TCP/ICMP with the IPv4 or
+ * IPv6 pseudo-header, ICMP without one, and the incremental update of RFC
+ * 1624 (eqn. 3) for a router's TTL decrement and NAT-style rewrites.
+ * Results are in network byte order, ready to store in the header.
+ */
+#ifndef PKTMETAL_NET_CSUM_H
+#define PKTMETAL_NET_CSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One's-complement sum of len bytes, folded to 16 bits, not inverted;
+ * `initial` lets sums be chained. */
+uint32_t csum_partial(const void *data, size_t len, uint32_t initial);
+uint16_t csum_fold(uint32_t sum);                   /* ~fold(sum), network order */
+
+uint16_t csum_ipv4_header(const void *ip_hdr, size_t hdr_len);   /* csum field must be 0 */
+/* UDP/TCP/ICMPv6 over IPv4 or IPv6: l4 points at the L4 header (its csum
+ * field set to 0), l4_len bytes of header + payload. */
+uint16_t csum_l4_ipv4(uint32_t src_be, uint32_t dst_be, uint8_t proto,
+                      const void *l4, size_t l4_len);
+uint16_t csum_l4_ipv6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_hdr,
+                      const void *l4, size_t l4_len);
+/* True when a received header/segment's checksum verifies. */
+int csum_ipv4_header_ok(const void *ip_hdr, size_t hdr_len);
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a 16-bit field changing from
+ * old_be to new_be (all network order). */
+uint16_t csum_update16(uint16_t csum_be, uint16_t old_be, uint16_t new_be);
+uint16_t csum_update32(uint16_t csum_be, uint32_t old_be, uint32_t new_be);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * IPv4 router (DESIGN.md, Modes: router): own address per port with a
+ * connected route, static routes in an LPM table, an ARP responder and
+ * resolver with a small per-neighbour queue of packets awaiting resolution,
+ * ICMP echo for our addresses, time-exceeded and net-unreachable errors
+ * (rate-limited), TTL decrement with an RFC 1624 incremental checksum and
+ * the MAC rewrite from the neighbour table.
+ *
+ * The router consumes every packet given to router_input: it either hands
+ * it (rewritten) to io->emit for a port, parks it in a neighbour's queue, or
+ * hands it to io->drop with a reason. Packets it makes itself (ARP, ICMP)
+ * come from io->pool and leave through io->emit too.
+ */
+#ifndef PKTMETAL_NET_ROUTER_H
+#define PKTMETAL_NET_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/drop.h"
+#include "net/lpm.h"
+#include "net/parse.h"
+#include "net/pktbuf.h"
+
+#define ROUTER_MAX_PORTS      8
+#define ROUTER_MAX_NEIGHBORS  1024
+#define ROUTER_NEIGH_QUEUE    8       /* packets parked per unresolved neighbour */
+#define ROUTER_ARP_RETRIES    3
+#define ROUTER_ARP_RETRY_NS   1000000000ull   /* 1 s between requests */
+#define ROUTER_NEIGH_REACHABLE_NS (300ull * 1000000000ull)  /* learned entries expire */
+#define ROUTER_ICMP_RATE      100     /* ICMP messages per second (token bucket) */
+#define ROUTER_ICMP_BURST     50
+
+struct pool;
+
+struct router_io {
+    struct pool *pool;                 /* for ARP and ICMP packets we make */
+    void (*emit)(void *ctx, uint16_t port, struct pktbuf *pkt);
+    void (*drop)(void *ctx, struct pktbuf *pkt, enum drop_reason why);
+    void *ctx;
+};
+
+struct router_stats {
+    uint64_t forwarded, local_delivered;
+    uint64_t arp_requests_sent, arp_replies_sent, arp_learned;
+    uint64_t icmp_echo_replies, icmp_errors_sent, icmp_rate_limited;
+    uint64_t neigh_queue_drops, neigh_failures;
+};
+
+struct router;
+
+size_t router_mem_bytes(void);
+/* The router keeps using lpm (its routes) and io; mem holds its tables. */
+struct router *router_create(void *mem, size_t bytes, struct lpm *lpm,
+                             const struct router_io *io);
+/* Our address on port (host order) and that port's MAC; adds the connected
+ * route. -PM_EINVAL on overlap with another port's network. */
+int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
+                    const uint8_t mac[6]);
+/* gw must be on a connected network: -PM_EINVAL otherwise. len 0 = default. */
+int router_add_route(struct router *r, uint32_t prefix, uint8_t len, uint32_t gw);
+int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6]);  /* static */
+
+/* Consumes pkt (received on pkt->port, parsed into *pi). */
+void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
+                  uint64_t now_ns);
+/* ARP retries and timeouts, entry expiry; call every few ms or more. */
+void router_tick(struct router *r, uint64_t now_ns);
+
+void router_get_stats(const struct router *r, struct router_stats *out);
+/* The `routes` and `arp` console commands. */
+void router_print_routes(const struct router *r, int (*print)(const char *fmt, ...));
+void router_print_arp(const struct router *r, uint64_t now_ns,
+                      int (*print)(const char *fmt, ...));
+
+#endif
