@@ -8,7 +8,7 @@
 #define DROP_REASONS(X)                                                          \
     X(NONE,              "none")               /* not dropped */                \
     X(RUNT,              "runt")               /* frame shorter than a header */ \
-    X(BAD_VLAN,          "bad_vlan")           /* more than two tags, or truncated */ \
+    X(BAD_VLAN,          "bad_vlan")           /* a third tag, or 802.1ad inside a tag */ \
     X(UNKNOWN_ETHERTYPE, "unknown_ethertype")                                    \
     X(BAD_ARP,           "bad_arp")            /* not Ethernet/IPv4, bad lengths */ \
     X(BAD_IP_VERSION,    "bad_ip_version")                                       \
