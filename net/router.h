@@ -8,8 +8,13 @@
  *
  * The router consumes every packet given to router_input: it either hands
  * it (rewritten) to io->emit for a port, parks it in a neighbour's queue, or
- * hands it to io->drop with a reason. Packets it makes itself (ARP, ICMP)
- * come from io->pool and leave through io->emit too.
+ * hands it to io->drop with a reason. Packets it makes itself (ARP requests,
+ * ICMP errors) come from io->pool and leave through io->emit too; ARP and
+ * echo replies reuse the request's buffer. An ARP message the router has
+ * used up (a reply to us, learned) goes to io->drop with DROP_NONE: free it,
+ * it is not a drop. router_tick emits too (ARP retries) and drops (parked
+ * packets of a neighbour that never answered), so flush TX after it.
+ * Which reason the router gives for what is listed at the top of router.c.
  */
 #ifndef PKTMETAL_NET_ROUTER_H
 #define PKTMETAL_NET_ROUTER_H
@@ -26,9 +31,11 @@
 #define ROUTER_MAX_PORTS      8
 #define ROUTER_MAX_NEIGHBORS  1024
 #define ROUTER_NEIGH_QUEUE    8       /* packets parked per unresolved neighbour */
-#define ROUTER_ARP_RETRIES    3
+#define ROUTER_MAX_NEXT_HOPS  256     /* distinct {gateway, port} pairs in routes */
+#define ROUTER_ARP_RETRIES    3       /* requests after the first, then FAILED */
 #define ROUTER_ARP_RETRY_NS   1000000000ull   /* 1 s between requests */
 #define ROUTER_NEIGH_REACHABLE_NS (300ull * 1000000000ull)  /* learned entries expire */
+#define ROUTER_NEIGH_FAILED_HOLD_NS (5ull * 1000000000ull)  /* FAILED: drop, then retry */
 #define ROUTER_ICMP_RATE      100     /* ICMP messages per second (token bucket) */
 #define ROUTER_ICMP_BURST     50
 
@@ -46,6 +53,8 @@ struct router_stats {
     uint64_t arp_requests_sent, arp_replies_sent, arp_learned;
     uint64_t icmp_echo_replies, icmp_errors_sent, icmp_rate_limited;
     uint64_t neigh_queue_drops, neigh_failures;
+    uint64_t neigh_table_full;          /* no free or evictable entry for a next hop */
+    uint64_t no_buffer;                 /* ARP/ICMP not sent: io->pool was empty */
 };
 
 struct router;
@@ -55,12 +64,20 @@ size_t router_mem_bytes(void);
 struct router *router_create(void *mem, size_t bytes, struct lpm *lpm,
                              const struct router_io *io);
 /* Our address on port (host order) and that port's MAC; adds the connected
- * route. -PM_EINVAL on overlap with another port's network. */
+ * route. -PM_EINVAL on overlap with another port's network, len outside
+ * 1..31, a reserved address or one that is its network's network or
+ * broadcast address; -PM_EEXIST if the port has an address already. */
 int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
                     const uint8_t mac[6]);
-/* gw must be on a connected network: -PM_EINVAL otherwise. len 0 = default. */
+/* gw must be on a connected network: -PM_EINVAL otherwise (also for host
+ * bits set in prefix, len > 32, gw one of our addresses). len 0 = default.
+ * -PM_EEXIST for a connected network's own prefix; -PM_ENOSPC when
+ * ROUTER_MAX_NEXT_HOPS gateways are in use; lpm_add's errors. Add ports
+ * first. */
 int router_add_route(struct router *r, uint32_t prefix, uint8_t len, uint32_t gw);
-int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6]);  /* static */
+/* A static entry: ip on a connected network (-PM_EINVAL otherwise, or for a
+ * group MAC); replaces a learned entry; -PM_ENOMEM when the table is full. */
+int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6]);
 
 /* Consumes pkt (received on pkt->port, parsed into *pi). */
 void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,

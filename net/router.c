@@ -1,0 +1,1064 @@
+/*
+ * IPv4 router (router.h): RFC 1812 forwarding with the ARP of RFC 826 and
+ * the ICMP of RFC 792, for a box with one address per port.
+ *
+ * A frame's way through router_input:
+ *
+ *   port has an address, dst MAC is the port's (or broadcast, for ARP),
+ *   no VLAN tag
+ *     ARP   learn the sender (RFC 826's merge), answer a request for the
+ *           port's address in the request's own buffer
+ *     IPv4  martian source?  to one of our addresses?  -> local: echo reply,
+ *                                                        port unreachable
+ *           broadcast/multicast/reserved destination?  -> drop
+ *           forward: TTL, LPM, neighbour -> emit | park until ARP | drop
+ *
+ * Memory (all from router_create's region, nothing else is allocated):
+ *
+ *   +---------------+----------------------------------------------------+
+ *   | struct router | neighbour table (neigh.c: entries, queues, buckets)|
+ *   +---------------+----------------------------------------------------+
+ *   ^ 64-byte aligned
+ *
+ * Routes live in the caller's LPM table; each route's next-hop value is an
+ * index into next_hops[], a {gateway, port} pair, gateway 0 for a connected
+ * network (the destination is then the next hop itself). Routes through the
+ * same gateway share a slot.
+ *
+ * Drop reasons, for reading the counters:
+ *   NOT_FOR_US       port without an address; unicast to another MAC (virtio
+ *                    ports are promiscuous); a group MAC on anything but ARP
+ *                    (RFC 1812 5.3.4: link-layer broadcasts are not
+ *                    forwarded, and nothing of ours listens to them); ARP
+ *                    whose target is not the port's address (after learning)
+ *   UNSUPPORTED      VLAN-tagged frames (the router is not VLAN-aware, and a
+ *                    tag would have to be kept or stripped on output), IPv6
+ *                    and other ethertypes, multicast destinations (no
+ *                    multicast routing)
+ *   BAD_ARP          ARP that is not Ethernet/IPv4 or not request/reply
+ *   MARTIAN          source 0/8, 127/8, 224/4, 240/4 (and so 255.255.255.255),
+ *                    a connected network's broadcast address, or one of our
+ *                    own addresses (RFC 1812 5.3.7); destination 0/8, 127/8,
+ *                    240/4
+ *   LOCAL_UNHANDLED  to us but nothing to answer: TCP, UDP (after a port
+ *                    unreachable), ICMP other than echo request; also the
+ *                    limited broadcast and a connected network's directed
+ *                    broadcast: those are addressed to us among others, not
+ *                    forwarded (RFC 2644)
+ *   FRAGMENT         fragments to us: there is no reassembly
+ *   BAD_L4_CSUM      echo request whose ICMP checksum fails
+ *   TTL_EXPIRED, NO_ROUTE, ARP_QUEUE_FULL, NO_NEIGHBOR (also: neighbour
+ *                    table full, see stats.neigh_table_full)
+ *   NONE             not a drop: an ARP message used up (learned from)
+ *
+ * ICMP errors (RFC 1812 4.3.2) leave by the input port, to the MAC the
+ * offending frame came from (the previous hop, which routed it to us and
+ * can route the error back), from the input port's address; a port
+ * unreachable comes from the address the datagram was sent to. They quote
+ * the IP header and 8 bytes (RFC 792), carry precedence 6 (RFC 1812
+ * 4.3.2.5), and share one token bucket of ROUTER_ICMP_RATE per second.
+ * Echo replies are not rate-limited (Linux's default too): a reply costs
+ * the same buffer and link as the request, so there is no amplification.
+ *
+ * Neighbours: a learned entry is REACHABLE for ROUTER_NEIGH_REACHABLE_NS,
+ * then STALE. A stale MAC is still used (no stall every five minutes per
+ * next hop) while broadcast requests re-confirm it (PROBE); silence turns
+ * the entry FAILED, as it does an INCOMPLETE one after 1 + ROUTER_ARP_RETRIES
+ * requests ROUTER_ARP_RETRY_NS apart. Packets parked on a failing entry get
+ * a host unreachable each (rate-limited) and drop as NO_NEIGHBOR; for
+ * ROUTER_NEIGH_FAILED_HOLD_NS so do new ones, then the next packet starts a
+ * fresh resolution (and router_tick frees the idle slot).
+ *
+ * Not done: IP options in echo requests are not reflected (RFC 1122 3.2.2.6
+ * asks for Record Route/Timestamp; the reply carries no options), no ICMP
+ * redirects, no TCP reset, no fragmentation (every port has the same MTU,
+ * so a forwarded packet always fits).
+ */
+#include "net/router.h"
+
+#include "net/csum.h"
+#include "net/errno.h"
+#include "net/fmt.h"
+#include "net/neigh.h"
+#include "net/pool.h"
+#include "net/proto.h"
+
+_Static_assert(ROUTER_NEIGH_QUEUE == NEIGH_QUEUE_LEN, "router.h and neigh.h agree on the queue");
+_Static_assert(ROUTER_MAX_PORTS <= 256, "a neighbour stores its port in a byte");
+_Static_assert(ROUTER_MAX_NEXT_HOPS <= LPM_MAX_NEXT_HOP, "next-hop indexes fit the LPM");
+
+#define CACHE_LINE_BYTES 64u
+#define NS_PER_S         1000000000ull
+#define ICMP_TOKEN_NS    (NS_PER_S / ROUTER_ICMP_RATE)
+#define IP_DEFAULT_TTL   64            /* RFC 1700's recommended default */
+#define IP_TOS_INTERNETWORK_CONTROL 0xc0   /* precedence 6, RFC 1812 4.3.2.5 */
+#define IPV4_BROADCAST   0xffffffffu
+#define IPV4_HDR_LEN     ((uint16_t)sizeof(struct ipv4_hdr))
+#define ICMP_HDR_LEN     ((uint16_t)sizeof(struct icmp_hdr))
+#define ICMP_QUOTE_EXTRA 8u            /* RFC 792: header + 64 bits of data */
+
+struct router_port {
+    bool configured;
+    uint8_t len;
+    uint8_t mac[ETH_ALEN];
+    uint32_t addr;              /* host order */
+    uint32_t mask;
+};
+
+struct router_next_hop {
+    uint32_t gw;                /* 0: connected, the destination is the next hop */
+    uint16_t port;
+};
+
+struct icmp_bucket {
+    uint32_t tokens;
+    uint64_t last_ns;           /* tokens were last brought up to date then */
+};
+
+struct router {
+    struct lpm *lpm;
+    struct router_io io;
+    struct router_stats stats;
+    struct router_port ports[ROUTER_MAX_PORTS];
+    uint16_t nb_port_slots;     /* highest configured port + 1: the per-packet
+                                 * address checks walk only these */
+    uint32_t nb_next_hops;
+    struct router_next_hop next_hops[ROUTER_MAX_NEXT_HOPS];
+    struct icmp_bucket icmp;
+    uint16_t ip_id;             /* IP id of the next packet we originate */
+    struct neigh_table neigh;
+};
+
+#define ROUTER_STRUCT_BYTES \
+    ((sizeof(struct router) + CACHE_LINE_BYTES - 1) & ~(size_t)(CACHE_LINE_BYTES - 1))
+
+static const uint8_t mac_broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t mac_zero[ETH_ALEN];
+
+/* --- bytes and addresses -------------------------------------------------- */
+
+/* Forward copy, so it may also move data towards lower addresses within a
+ * buffer. The empty asm keeps the loop from becoming a memcpy/memmove call,
+ * which the image does not have. */
+static void bytes_copy(void *dst, const void *src, size_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+
+    for (size_t i = 0; i < n; i++) {
+        __asm__("" : "+r"(i));
+        d[i] = s[i];
+    }
+}
+
+static void bytes_zero(void *dst, size_t n)
+{
+    uint8_t *d = dst;
+
+    for (size_t i = 0; i < n; i++) {
+        __asm__("" : "+r"(i));
+        d[i] = 0;
+    }
+}
+
+static void mac_copy(uint8_t *dst, const uint8_t *src)
+{
+    for (int i = 0; i < ETH_ALEN; i++)
+        dst[i] = src[i];
+}
+
+static bool mac_equal(const uint8_t *a, const uint8_t *b)
+{
+    for (int i = 0; i < ETH_ALEN; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* The I/G bit: broadcast and multicast MACs. */
+static bool mac_is_group(const uint8_t *mac)
+{
+    return (mac[0] & 1) != 0;
+}
+
+static uint32_t load_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t prefix_mask(uint8_t len)
+{
+    return len == 0 ? 0 : 0xffffffffu << (32 - len);
+}
+
+/* Time since then; 0 if the clock has not reached it (a caller's clock may
+ * start anywhere). */
+static uint64_t elapsed_ns(uint64_t now_ns, uint64_t then_ns)
+{
+    return now_ns > then_ns ? now_ns - then_ns : 0;
+}
+
+/* 0/8 "this network", 127/8 loopback, 224/4 multicast and 240/4 reserved
+ * (which holds 255.255.255.255): never a host's address on a wire
+ * (RFC 1812 4.2.2.11). */
+static bool addr_is_reserved(uint32_t a)
+{
+    uint32_t first = a >> 24;
+    return first == 0 || first == 127 || first >= 224;
+}
+
+static bool addr_is_multicast(uint32_t a)
+{
+    return (a >> 28) == 0xe;
+}
+
+/* --- ports ---------------------------------------------------------------- */
+
+static const struct router_port *port_of(const struct router *r, uint16_t port)
+{
+    if (port >= ROUTER_MAX_PORTS || !r->ports[port].configured)
+        return NULL;
+    return &r->ports[port];
+}
+
+static bool port_net_has(const struct router_port *p, uint32_t a)
+{
+    return (a & p->mask) == (p->addr & p->mask);
+}
+
+/* The all-ones host address of p's network; /31 has none (RFC 3021). */
+static bool port_net_broadcast_is(const struct router_port *p, uint32_t a)
+{
+    return p->len <= 30 && a == (p->addr | ~p->mask);
+}
+
+/* a can be a host on p's network: not its network or broadcast address
+ * (a /31 has neither, RFC 3021). */
+static bool port_net_host_is(const struct router_port *p, uint32_t a)
+{
+    uint32_t host = a & ~p->mask;
+    return port_net_has(p, a) && (p->len > 30 || (host != 0 && host != ~p->mask));
+}
+
+/* The port whose connected network holds a, or -1. */
+static int port_for_addr(const struct router *r, uint32_t a)
+{
+    for (int i = 0; i < r->nb_port_slots; i++)
+        if (r->ports[i].configured && port_net_has(&r->ports[i], a))
+            return i;
+    return -1;
+}
+
+static bool router_owns_addr(const struct router *r, uint32_t a)
+{
+    for (int i = 0; i < r->nb_port_slots; i++)
+        if (r->ports[i].configured && r->ports[i].addr == a)
+            return true;
+    return false;
+}
+
+static bool addr_is_directed_broadcast(const struct router *r, uint32_t a)
+{
+    for (int i = 0; i < r->nb_port_slots; i++)
+        if (r->ports[i].configured && port_net_broadcast_is(&r->ports[i], a))
+            return true;
+    return false;
+}
+
+/* RFC 1812 5.3.7: sources a router must not forward from; ours too, since a
+ * packet from our own address can only be a loop or a forgery. */
+static bool addr_is_martian_src(const struct router *r, uint32_t src)
+{
+    return addr_is_reserved(src) || addr_is_directed_broadcast(r, src) ||
+           router_owns_addr(r, src);
+}
+
+/* A host's address: neither one of the special classes nor a broadcast. */
+static bool addr_is_unicast_host(const struct router *r, uint32_t a)
+{
+    return !addr_is_reserved(a) && !addr_is_directed_broadcast(r, a);
+}
+
+/* --- output --------------------------------------------------------------- */
+
+static void router_emit(struct router *r, uint16_t port, struct pktbuf *pkt)
+{
+    r->io.emit(r->io.ctx, port, pkt);
+}
+
+static void router_drop(struct router *r, struct pktbuf *pkt, enum drop_reason why)
+{
+    r->io.drop(r->io.ctx, pkt, why);
+}
+
+/* Sets the frame length, zero-padding to Ethernet's 60-byte minimum: no
+ * NIC is trusted to pad (virtio-net never does). */
+static void frame_set_len(struct pktbuf *pkt, uint16_t len)
+{
+    if (len < ETH_MIN_FRAME) {
+        bytes_zero(pktbuf_data(pkt) + len, ETH_MIN_FRAME - len);
+        len = ETH_MIN_FRAME;
+    }
+    pkt->data_len = len;
+}
+
+static void eth_write(uint8_t *frame, const uint8_t *dst, const uint8_t *src, uint16_t type)
+{
+    struct eth_hdr *eth = (struct eth_hdr *)frame;
+    mac_copy(eth->dst, dst);
+    mac_copy(eth->src, src);
+    eth->type = pm_htons(type);
+}
+
+/* A 20-byte IPv4 header for a packet we originate, checksum included. */
+static void ipv4_write(struct router *r, struct ipv4_hdr *ip, uint8_t tos, uint32_t src,
+                       uint32_t dst, uint16_t payload_len)
+{
+    ip->ver_ihl = 0x45;
+    ip->tos = tos;
+    ip->total_len = pm_htons((uint16_t)(IPV4_HDR_LEN + payload_len));
+    ip->id = pm_htons(r->ip_id++);
+    ip->frag_off = 0;
+    ip->ttl = IP_DEFAULT_TTL;
+    ip->proto = IPPROTO_ICMP_;
+    ip->csum = 0;
+    ip->src = pm_htonl(src);
+    ip->dst = pm_htonl(dst);
+    ip->csum = csum_ipv4_header(ip, IPV4_HDR_LEN);
+}
+
+/* --- ARP (RFC 826) -------------------------------------------------------- */
+
+/* An Ethernet/IPv4 ARP packet, our MAC and port address as the sender. */
+static void arp_write(uint8_t *frame, const struct router_port *p, const uint8_t *eth_dst,
+                      uint16_t op, const uint8_t *tha, uint32_t tpa)
+{
+    struct arp_hdr *arp = (struct arp_hdr *)(frame + ETH_HDR_LEN);
+
+    eth_write(frame, eth_dst, p->mac, ETHERTYPE_ARP);
+    arp->htype = pm_htons(ARP_HTYPE_ETHER);
+    arp->ptype = pm_htons(ETHERTYPE_IPV4);
+    arp->hlen = ETH_ALEN;
+    arp->plen = 4;
+    arp->op = pm_htons(op);
+    mac_copy(arp->sha, p->mac);
+    store_be32(arp->spa, p->addr);
+    mac_copy(arp->tha, tha);
+    store_be32(arp->tpa, tpa);
+}
+
+static void arp_send_request(struct router *r, uint16_t port, uint32_t target)
+{
+    struct pktbuf *b = pool_get(r->io.pool);
+
+    if (b == NULL) {
+        r->stats.no_buffer++;
+        return;
+    }
+    arp_write(pktbuf_data(b), &r->ports[port], mac_broadcast, ARP_OP_REQUEST, mac_zero, target);
+    frame_set_len(b, ETH_HDR_LEN + sizeof(struct arp_hdr));
+    b->port = port;
+    r->stats.arp_requests_sent++;
+    router_emit(r, port, b);
+}
+
+/* Turns a request for our address into the reply, in its own buffer. */
+static void arp_reply_in_place(struct router *r, uint16_t port, struct pktbuf *pkt)
+{
+    uint8_t *frame = pktbuf_data(pkt);
+    const struct arp_hdr *req = (const struct arp_hdr *)(frame + ETH_HDR_LEN);
+    uint8_t asker_mac[ETH_ALEN];
+    uint32_t asker_ip = load_be32(req->spa);
+
+    mac_copy(asker_mac, req->sha);
+    arp_write(frame, &r->ports[port], asker_mac, ARP_OP_REPLY, asker_mac, asker_ip);
+    frame_set_len(pkt, ETH_HDR_LEN + sizeof(struct arp_hdr));
+    r->stats.arp_replies_sent++;
+    router_emit(r, port, pkt);
+}
+
+/* --- ICMP (RFC 792, RFC 1812 4.3) ----------------------------------------- */
+
+/* Token bucket: ROUTER_ICMP_RATE tokens a second, at most ROUTER_ICMP_BURST
+ * saved up. Whole tokens only; last_ns advances by what they cost, so no
+ * fraction of time is lost between calls. */
+static bool icmp_bucket_take(struct icmp_bucket *b, uint64_t now_ns)
+{
+    uint64_t add = elapsed_ns(now_ns, b->last_ns) / ICMP_TOKEN_NS;
+
+    if (b->tokens + add >= ROUTER_ICMP_BURST) {
+        b->tokens = ROUTER_ICMP_BURST;
+        b->last_ns = now_ns;
+    } else {
+        b->tokens += (uint32_t)add;
+        b->last_ns += add * ICMP_TOKEN_NS;
+    }
+    if (b->tokens == 0)
+        return false;
+    b->tokens--;
+    return true;
+}
+
+/* Queries and their replies; every other type is an error or unknown,
+ * and no error is sent about either (RFC 1812 4.3.2.7). */
+static bool icmp_type_is_query(uint8_t type)
+{
+    switch (type) {
+    case ICMP_ECHO_REPLY: case ICMP_ECHO_REQUEST:
+    case 9: case 10:                    /* router advertisement, solicitation */
+    case 13: case 14: case 15: case 16: /* timestamp, information */
+    case 17: case 18:                   /* address mask */
+        return true;
+    }
+    return false;
+}
+
+/* RFC 1812 4.3.2.7: no error about an ICMP error, a non-first fragment, a
+ * link-layer or IP broadcast/multicast, or a source that is not one host. */
+static bool icmp_error_allowed(const struct router *r, const struct pktbuf *pkt,
+                               const uint8_t *frame, const struct ipv4_hdr *ip)
+{
+    uint16_t ihl_bytes = (uint16_t)((ip->ver_ihl & 0xf) * 4);
+
+    if (mac_is_group(frame) || (pm_ntohs(ip->frag_off) & IPV4_FRAG_OFFSET) != 0)
+        return false;
+    if (addr_is_martian_src(r, pm_ntohl(ip->src)) || !addr_is_unicast_host(r, pm_ntohl(ip->dst)))
+        return false;
+    if (ip->proto != IPPROTO_ICMP_)
+        return true;
+    if (ETH_HDR_LEN + ihl_bytes >= pkt->data_len || ihl_bytes >= pm_ntohs(ip->total_len))
+        return false;                   /* no ICMP type to look at: assume the worst */
+    return icmp_type_is_query(frame[ETH_HDR_LEN + ihl_bytes]);
+}
+
+/* The IP header and 8 bytes of what follows (RFC 792), or less if the
+ * packet is shorter. */
+static uint16_t icmp_quote_len(const struct pktbuf *pkt, const struct ipv4_hdr *ip)
+{
+    uint16_t want = (uint16_t)((ip->ver_ihl & 0xf) * 4 + ICMP_QUOTE_EXTRA);
+    uint16_t total = pm_ntohs(ip->total_len);
+    uint16_t in_frame = (uint16_t)(pkt->data_len - ETH_HDR_LEN);
+
+    if (want > total)
+        want = total;
+    return want < in_frame ? want : in_frame;
+}
+
+/* An ICMP error about pkt (an untagged IPv4 frame, still as received),
+ * from src, back out of its input port to the MAC it came from. pkt is
+ * left alone: the caller drops it. */
+static void icmp_error(struct router *r, struct pktbuf *pkt, uint8_t type, uint8_t code,
+                       uint32_t src, uint64_t now_ns)
+{
+    uint8_t *frame = pktbuf_data(pkt);
+    const struct ipv4_hdr *orig = (const struct ipv4_hdr *)(frame + ETH_HDR_LEN);
+
+    if (!icmp_error_allowed(r, pkt, frame, orig))
+        return;
+    if (!icmp_bucket_take(&r->icmp, now_ns)) {
+        r->stats.icmp_rate_limited++;
+        return;
+    }
+    struct pktbuf *b = pool_get(r->io.pool);
+    if (b == NULL) {
+        r->stats.no_buffer++;
+        return;
+    }
+    uint16_t quote = icmp_quote_len(pkt, orig);
+    uint8_t *out = pktbuf_data(b);
+    struct ipv4_hdr *ip = (struct ipv4_hdr *)(out + ETH_HDR_LEN);
+    struct icmp_hdr *icmp = (struct icmp_hdr *)(ip + 1);
+
+    eth_write(out, ((const struct eth_hdr *)frame)->src, r->ports[pkt->port].mac,
+              ETHERTYPE_IPV4);
+    *icmp = (struct icmp_hdr){ .type = type, .code = code };
+    bytes_copy(icmp + 1, orig, quote);
+    icmp->csum = csum_fold(csum_partial(icmp, ICMP_HDR_LEN + quote, 0));
+    ipv4_write(r, ip, IP_TOS_INTERNETWORK_CONTROL, src, pm_ntohl(orig->src),
+               (uint16_t)(ICMP_HDR_LEN + quote));
+    frame_set_len(b, (uint16_t)(ETH_HDR_LEN + IPV4_HDR_LEN + ICMP_HDR_LEN + quote));
+    b->port = pkt->port;
+    r->stats.icmp_errors_sent++;
+    router_emit(r, pkt->port, b);
+}
+
+/* An error from the address of the port pkt came in by (and leaves by). */
+static void icmp_error_from_port(struct router *r, struct pktbuf *pkt, uint8_t type,
+                                 uint8_t code, uint64_t now_ns)
+{
+    icmp_error(r, pkt, type, code, r->ports[pkt->port].addr, now_ns);
+}
+
+/* Echo reply in the request's buffer: checksum checked first, addresses
+ * swapped, IP options dropped, type 0 with the checksum updated for the
+ * one word that changes (RFC 1624), out the input port to the sender. */
+static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi)
+{
+    uint8_t *frame = pktbuf_data(pkt);
+    struct ipv4_hdr *ip = (struct ipv4_hdr *)(frame + pi->l3_off);
+    struct icmp_hdr *icmp = (struct icmp_hdr *)((uint8_t *)ip + IPV4_HDR_LEN);
+    uint16_t icmp_len = pi->l4_len;
+
+    /* A correct checksum makes the message sum to -0 (RFC 1071). */
+    if (csum_partial(frame + pi->l4_off, icmp_len, 0) != 0xffff) {
+        router_drop(r, pkt, DROP_BAD_L4_CSUM);
+        return;
+    }
+    uint32_t asker = pm_ntohl(ip->src), asked = pm_ntohl(ip->dst);
+    if ((uint8_t *)icmp != frame + pi->l4_off)
+        bytes_copy(icmp, frame + pi->l4_off, icmp_len);
+    uint16_t old_word = pm_htons((uint16_t)(icmp->type << 8 | icmp->code));
+    icmp->type = ICMP_ECHO_REPLY;
+    icmp->code = 0;
+    icmp->csum = csum_update16(icmp->csum, old_word, 0);
+    ipv4_write(r, ip, ip->tos, asked, asker, icmp_len);
+
+    struct eth_hdr *eth = (struct eth_hdr *)frame;
+    mac_copy(eth->dst, eth->src);
+    mac_copy(eth->src, r->ports[pkt->port].mac);
+    frame_set_len(pkt, (uint16_t)(pi->l3_off + IPV4_HDR_LEN + icmp_len));
+    r->stats.icmp_echo_replies++;
+    r->stats.local_delivered++;
+    router_emit(r, pkt->port, pkt);
+}
+
+/* --- forwarding (RFC 1812 5.2, 5.3) --------------------------------------- */
+
+/* The last step: TTL - 1 with the checksum updated for the TTL/protocol
+ * word (RFC 1624 eqn. 3; RFC 1812 5.3.1), the frame re-addressed from the
+ * output port to the neighbour. */
+static void forward_emit(struct router *r, struct pktbuf *pkt, const struct neigh *n)
+{
+    uint8_t *frame = pktbuf_data(pkt);
+    struct ipv4_hdr *ip = (struct ipv4_hdr *)(frame + ETH_HDR_LEN);
+    uint16_t old_word = pm_htons((uint16_t)(ip->ttl << 8 | ip->proto));
+
+    ip->ttl--;
+    ip->csum = csum_update16(ip->csum, old_word, pm_htons((uint16_t)(ip->ttl << 8 | ip->proto)));
+    eth_write(frame, n->mac, r->ports[n->port].mac, ETHERTYPE_IPV4);
+    if (pkt->data_len < ETH_MIN_FRAME)
+        frame_set_len(pkt, pkt->data_len);
+    r->stats.forwarded++;
+    router_emit(r, n->port, pkt);
+}
+
+/* Sends one ARP request now and schedules the next. */
+static void neigh_solicit(struct router *r, struct neigh *n, uint64_t now_ns)
+{
+    n->nb_probes++;
+    n->next_probe_ns = now_ns + ROUTER_ARP_RETRY_NS;
+    arp_send_request(r, n->port, n->ip);
+}
+
+/* No MAC yet (or any more): resolve from scratch. */
+static void neigh_resolve_start(struct router *r, struct neigh *n, uint64_t now_ns)
+{
+    n->state = NEIGH_INCOMPLETE;
+    n->changed_ns = now_ns;
+    n->nb_probes = 0;
+    neigh_solicit(r, n, now_ns);
+}
+
+/* A stale MAC is used again: keep using it, ask whether it still holds. */
+static void neigh_probe_start(struct router *r, struct neigh *n, uint64_t now_ns)
+{
+    n->state = NEIGH_PROBE;
+    n->nb_probes = 0;
+    neigh_solicit(r, n, now_ns);
+}
+
+static void neigh_age(struct neigh *n, uint64_t now_ns)
+{
+    if (n->state == NEIGH_REACHABLE &&
+        elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_REACHABLE_NS)
+        n->state = NEIGH_STALE;
+}
+
+/* The neighbour answered (or was configured): send what waited for it. */
+static void neigh_flush(struct router *r, struct neigh *n)
+{
+    struct pktbuf *parked[NEIGH_QUEUE_LEN];
+    unsigned nb = neigh_unpark(&r->neigh, n, parked);
+
+    for (unsigned i = 0; i < nb; i++)
+        forward_emit(r, parked[i], n);
+}
+
+/* Resolution gave up: each parked packet gets a host unreachable (RFC 1812
+ * 4.3.3.1) and is dropped. */
+static void neigh_fail(struct router *r, struct neigh *n, uint64_t now_ns)
+{
+    struct pktbuf *parked[NEIGH_QUEUE_LEN];
+    unsigned nb = neigh_unpark(&r->neigh, n, parked);
+
+    n->state = NEIGH_FAILED;
+    n->changed_ns = now_ns;
+    r->stats.neigh_failures++;
+    for (unsigned i = 0; i < nb; i++) {
+        icmp_error_from_port(r, parked[i], ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, now_ns);
+        router_drop(r, parked[i], DROP_NO_NEIGHBOR);
+    }
+}
+
+static void neigh_park_or_drop(struct router *r, struct neigh *n, struct pktbuf *pkt)
+{
+    if (neigh_park(&r->neigh, n, pkt))
+        return;
+    r->stats.neigh_queue_drops++;
+    router_drop(r, pkt, DROP_ARP_QUEUE_FULL);
+}
+
+/* Sends pkt to next hop nh_ip on port, resolving it first if need be. */
+static void neigh_output(struct router *r, struct pktbuf *pkt, uint32_t nh_ip, uint16_t port,
+                         uint64_t now_ns)
+{
+    struct neigh *n = neigh_find(&r->neigh, nh_ip);
+
+    if (n == NULL) {
+        n = neigh_alloc(&r->neigh, nh_ip, (uint8_t)port, now_ns);
+        if (n == NULL) {
+            r->stats.neigh_table_full++;
+            router_drop(r, pkt, DROP_NO_NEIGHBOR);
+            return;
+        }
+        neigh_resolve_start(r, n, now_ns);
+    }
+    n->used_ns = now_ns;
+    neigh_age(n, now_ns);
+    if (n->state == NEIGH_FAILED &&
+        elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_FAILED_HOLD_NS)
+        neigh_resolve_start(r, n, now_ns);
+    switch (n->state) {
+    case NEIGH_STALE:
+        neigh_probe_start(r, n, now_ns);
+        forward_emit(r, pkt, n);
+        break;
+    case NEIGH_REACHABLE:
+    case NEIGH_PROBE:
+    case NEIGH_STATIC:
+        forward_emit(r, pkt, n);
+        break;
+    case NEIGH_INCOMPLETE:
+        neigh_park_or_drop(r, n, pkt);
+        break;
+    default:                            /* FAILED, in its hold-down */
+        icmp_error_from_port(r, pkt, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, now_ns);
+        router_drop(r, pkt, DROP_NO_NEIGHBOR);
+        break;
+    }
+}
+
+static void ipv4_forward(struct router *r, struct pktbuf *pkt, const struct ipv4_hdr *ip,
+                         uint64_t now_ns)
+{
+    uint32_t dst = pm_ntohl(ip->dst), nh_id;
+
+    if (ip->ttl <= 1) {
+        icmp_error_from_port(r, pkt, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, now_ns);
+        router_drop(r, pkt, DROP_TTL_EXPIRED);
+        return;
+    }
+    if (lpm_lookup(r->lpm, dst, &nh_id) != 0 || nh_id >= r->nb_next_hops) {
+        icmp_error_from_port(r, pkt, ICMP_DEST_UNREACH, ICMP_UNREACH_NET, now_ns);
+        router_drop(r, pkt, DROP_NO_ROUTE);
+        return;
+    }
+    const struct router_next_hop *nh = &r->next_hops[nh_id];
+    neigh_output(r, pkt, nh->gw != 0 ? nh->gw : dst, nh->port, now_ns);
+}
+
+/* --- input ---------------------------------------------------------------- */
+
+/* What is addressed to one of our addresses. */
+static void ipv4_local(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
+                       uint32_t dst, uint64_t now_ns)
+{
+    if (pi->is_fragment) {
+        router_drop(r, pkt, DROP_FRAGMENT);
+        return;
+    }
+    if (pi->l4_proto == IPPROTO_ICMP_ && pi->l4_off != 0 && pi->icmp_type == ICMP_ECHO_REQUEST) {
+        icmp_echo_reply(r, pkt, pi);
+        return;
+    }
+    /* What traceroute's last hop answers: nothing listens on any port. */
+    if (pi->l4_proto == IPPROTO_UDP_)
+        icmp_error(r, pkt, ICMP_DEST_UNREACH, ICMP_UNREACH_PORT, dst, now_ns);
+    router_drop(r, pkt, DROP_LOCAL_UNHANDLED);
+}
+
+/* Destinations never forwarded, and why (see the top of this file). */
+static enum drop_reason ipv4_dst_refused(const struct router *r, uint32_t dst)
+{
+    if (addr_is_multicast(dst))
+        return DROP_UNSUPPORTED;
+    if (dst == IPV4_BROADCAST || addr_is_directed_broadcast(r, dst))
+        return DROP_LOCAL_UNHANDLED;
+    if (addr_is_reserved(dst))
+        return DROP_MARTIAN;
+    return DROP_NONE;
+}
+
+static void ipv4_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
+                       uint64_t now_ns)
+{
+    const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(pktbuf_data(pkt) + pi->l3_off);
+    uint32_t src = pm_ntohl(ip->src), dst = pm_ntohl(ip->dst);
+
+    if (addr_is_martian_src(r, src)) {
+        router_drop(r, pkt, DROP_MARTIAN);
+        return;
+    }
+    if (router_owns_addr(r, dst)) {
+        ipv4_local(r, pkt, pi, dst, now_ns);
+        return;
+    }
+    enum drop_reason why = ipv4_dst_refused(r, dst);
+    if (why != DROP_NONE) {
+        router_drop(r, pkt, why);
+        return;
+    }
+    ipv4_forward(r, pkt, ip, now_ns);
+}
+
+/* The parser has checked these; a router that answers must not trust
+ * that it will always be called after the parser. */
+static bool arp_is_ether_ipv4(const struct arp_hdr *arp)
+{
+    uint16_t op = pm_ntohs(arp->op);
+    return arp->htype == pm_htons(ARP_HTYPE_ETHER) && arp->ptype == pm_htons(ETHERTYPE_IPV4) &&
+           arp->hlen == ETH_ALEN && arp->plen == 4 &&
+           (op == ARP_OP_REQUEST || op == ARP_OP_REPLY);
+}
+
+/* A sender worth remembering: on the port's network, a host address other
+ * than ours, with a unicast MAC. (A probe's sender 0.0.0.0, RFC 5227, is
+ * answered but not learned.) */
+static bool arp_sender_usable(const struct router *r, const struct router_port *in,
+                              uint32_t spa, const uint8_t *sha)
+{
+    return port_net_has(in, spa) && spa != in->addr && addr_is_unicast_host(r, spa) &&
+           !mac_is_group(sha) && !mac_equal(sha, mac_zero);
+}
+
+/* Heard from n at mac just now. */
+static void neigh_confirm(struct router *r, struct neigh *n, const uint8_t *mac, uint64_t now_ns)
+{
+    if (n->state == NEIGH_INCOMPLETE || n->state == NEIGH_FAILED)
+        r->stats.arp_learned++;
+    mac_copy(n->mac, mac);
+    n->state = NEIGH_REACHABLE;
+    n->changed_ns = now_ns;
+    n->nb_probes = 0;
+    neigh_flush(r, n);
+}
+
+/* RFC 826's merge: an entry for the sender is updated by any ARP (unless
+ * static); a new one is made only when the ARP was meant for us. */
+static void arp_learn(struct router *r, uint16_t port, uint32_t spa, const uint8_t *sha,
+                      bool for_us, uint64_t now_ns)
+{
+    struct neigh *n = neigh_find(&r->neigh, spa);
+
+    if (n == NULL && for_us) {
+        n = neigh_alloc(&r->neigh, spa, (uint8_t)port, now_ns);
+        if (n == NULL)
+            r->stats.neigh_table_full++;
+    }
+    if (n != NULL && n->state != NEIGH_STATIC)
+        neigh_confirm(r, n, sha, now_ns);
+}
+
+static void arp_input(struct router *r, const struct router_port *in, struct pktbuf *pkt,
+                      const struct pkt_info *pi, uint64_t now_ns)
+{
+    const struct arp_hdr *arp = (const struct arp_hdr *)(pktbuf_data(pkt) + pi->l3_off);
+
+    if (pi->l3_off + sizeof(*arp) > pkt->data_len || !arp_is_ether_ipv4(arp)) {
+        router_drop(r, pkt, DROP_BAD_ARP);
+        return;
+    }
+    uint16_t op = pm_ntohs(arp->op);
+    uint32_t spa = load_be32(arp->spa);
+    bool for_us = load_be32(arp->tpa) == in->addr;
+    if (arp_sender_usable(r, in, spa, arp->sha))
+        arp_learn(r, pkt->port, spa, arp->sha, for_us, now_ns);
+    if (!for_us) {
+        router_drop(r, pkt, DROP_NOT_FOR_US);
+        return;
+    }
+    r->stats.local_delivered++;
+    if (op == ARP_OP_REQUEST)
+        arp_reply_in_place(r, pkt->port, pkt);
+    else
+        router_drop(r, pkt, DROP_NONE);     /* used up: see router.h */
+}
+
+/* Our MAC; or broadcast, which only ARP may use. */
+static bool eth_dst_accepted(const struct router_port *in, const uint8_t *dst, uint16_t ethertype)
+{
+    if (mac_equal(dst, in->mac))
+        return true;
+    return ethertype == ETHERTYPE_ARP && mac_equal(dst, mac_broadcast);
+}
+
+void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
+                  uint64_t now_ns)
+{
+    const struct router_port *in = port_of(r, pkt->port);
+
+    if (in == NULL || !eth_dst_accepted(in, pktbuf_data(pkt), pi->ethertype))
+        router_drop(r, pkt, DROP_NOT_FOR_US);
+    else if (pi->nb_vlans != 0)
+        router_drop(r, pkt, DROP_UNSUPPORTED);
+    else if (pi->ethertype == ETHERTYPE_ARP)
+        arp_input(r, in, pkt, pi, now_ns);
+    else if (pi->ethertype == ETHERTYPE_IPV4)
+        ipv4_input(r, pkt, pi, now_ns);
+    else
+        router_drop(r, pkt, DROP_UNSUPPORTED);
+}
+
+/* --- timers --------------------------------------------------------------- */
+
+/* A request is due for a resolving or probing entry: send it, or give up
+ * after 1 + ROUTER_ARP_RETRIES unanswered ones. */
+static void neigh_retry(struct router *r, struct neigh *n, uint64_t now_ns)
+{
+    if (n->nb_probes > ROUTER_ARP_RETRIES)
+        neigh_fail(r, n, now_ns);
+    else
+        neigh_solicit(r, n, now_ns);
+}
+
+void router_tick(struct router *r, uint64_t now_ns)
+{
+    struct neigh_table *t = &r->neigh;
+
+    for (uint32_t i = 0; i < t->nb_entries && t->nb_used != 0; i++) {
+        struct neigh *n = &t->entries[i];
+        switch (n->state) {
+        case NEIGH_INCOMPLETE:
+        case NEIGH_PROBE:
+            if (now_ns >= n->next_probe_ns)
+                neigh_retry(r, n, now_ns);
+            break;
+        case NEIGH_REACHABLE:
+            neigh_age(n, now_ns);
+            break;
+        case NEIGH_FAILED:
+            if (elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_FAILED_HOLD_NS)
+                neigh_release(t, n);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* --- configuration -------------------------------------------------------- */
+
+size_t router_mem_bytes(void)
+{
+    return CACHE_LINE_BYTES - 1 + ROUTER_STRUCT_BYTES + neigh_table_mem_bytes(ROUTER_MAX_NEIGHBORS);
+}
+
+struct router *router_create(void *mem, size_t bytes, struct lpm *lpm,
+                             const struct router_io *io)
+{
+    if (mem == NULL || lpm == NULL || io == NULL || io->pool == NULL || io->emit == NULL ||
+        io->drop == NULL)
+        return NULL;
+    uintptr_t start = ((uintptr_t)mem + CACHE_LINE_BYTES - 1) & ~(uintptr_t)(CACHE_LINE_BYTES - 1);
+    size_t skip = start - (uintptr_t)mem;
+    size_t table_bytes = neigh_table_mem_bytes(ROUTER_MAX_NEIGHBORS);
+    if (bytes < skip + ROUTER_STRUCT_BYTES + table_bytes)
+        return NULL;
+
+    struct router *r = (struct router *)start;
+    bytes_zero(r, sizeof(*r));
+    r->lpm = lpm;
+    r->io = *io;
+    r->icmp.tokens = ROUTER_ICMP_BURST;
+    if (!neigh_table_init(&r->neigh, (uint8_t *)r + ROUTER_STRUCT_BYTES, table_bytes,
+                          ROUTER_MAX_NEIGHBORS))
+        return NULL;
+    return r;
+}
+
+/* The slot for {gw, port}, shared by every route through it. */
+static int next_hop_get(struct router *r, uint32_t gw, uint16_t port)
+{
+    for (uint32_t i = 0; i < r->nb_next_hops; i++)
+        if (r->next_hops[i].gw == gw && r->next_hops[i].port == port)
+            return (int)i;
+    if (r->nb_next_hops == ROUTER_MAX_NEXT_HOPS)
+        return -PM_ENOSPC;
+    r->next_hops[r->nb_next_hops] = (struct router_next_hop){ .gw = gw, .port = port };
+    return (int)r->nb_next_hops++;
+}
+
+static bool nets_overlap(uint32_t a, uint8_t a_len, uint32_t b, uint8_t b_len)
+{
+    uint32_t m = prefix_mask(a_len < b_len ? a_len : b_len);
+    return (a & m) == (b & m);
+}
+
+int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
+                    const uint8_t mac[6])
+{
+    uint32_t mask = prefix_mask(len);
+
+    if (port >= ROUTER_MAX_PORTS || len == 0 || len > 31 || addr_is_reserved(addr) ||
+        mac_is_group(mac) || mac_equal(mac, mac_zero))
+        return -PM_EINVAL;
+    if (r->ports[port].configured)
+        return -PM_EEXIST;
+    struct router_port *p = &r->ports[port];
+    *p = (struct router_port){ .len = len, .addr = addr, .mask = mask };
+    if (!port_net_host_is(p, addr))
+        return -PM_EINVAL;              /* the network's own or broadcast address */
+    for (int i = 0; i < ROUTER_MAX_PORTS; i++)
+        if (r->ports[i].configured && nets_overlap(addr, len, r->ports[i].addr, r->ports[i].len))
+            return -PM_EINVAL;
+
+    int nh = next_hop_get(r, 0, port);
+    if (nh < 0)
+        return nh;
+    int rc = lpm_add(r->lpm, addr & mask, len, (uint32_t)nh);
+    if (rc != 0)
+        return rc;
+    mac_copy(p->mac, mac);
+    p->configured = true;
+    if (port >= r->nb_port_slots)
+        r->nb_port_slots = (uint16_t)(port + 1);
+    return 0;
+}
+
+int router_add_route(struct router *r, uint32_t prefix, uint8_t len, uint32_t gw)
+{
+    if (len > 32 || (prefix & ~prefix_mask(len)) != 0)
+        return -PM_EINVAL;
+    int port = port_for_addr(r, gw);
+    if (port < 0 || router_owns_addr(r, gw) || !port_net_host_is(&r->ports[port], gw))
+        return -PM_EINVAL;
+    for (int i = 0; i < ROUTER_MAX_PORTS; i++) {
+        const struct router_port *p = &r->ports[i];
+        if (p->configured && p->len == len && (p->addr & p->mask) == prefix)
+            return -PM_EEXIST;          /* would replace the connected route */
+    }
+    int nh = next_hop_get(r, gw, (uint16_t)port);
+    if (nh < 0)
+        return nh;
+    return lpm_add(r->lpm, prefix, len, (uint32_t)nh);
+}
+
+int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6])
+{
+    int port = port_for_addr(r, ip);
+
+    if (port < 0 || router_owns_addr(r, ip) || !port_net_host_is(&r->ports[port], ip) ||
+        mac_is_group(mac) || mac_equal(mac, mac_zero))
+        return -PM_EINVAL;
+    struct neigh *n = neigh_find(&r->neigh, ip);
+    if (n == NULL) {
+        n = neigh_alloc(&r->neigh, ip, (uint8_t)port, 0);
+        if (n == NULL)
+            return -PM_ENOMEM;
+    }
+    mac_copy(n->mac, mac);
+    n->state = NEIGH_STATIC;
+    n->nb_probes = 0;
+    neigh_flush(r, n);
+    return 0;
+}
+
+/* --- console -------------------------------------------------------------- */
+
+void router_get_stats(const struct router *r, struct router_stats *out)
+{
+    *out = r->stats;
+}
+
+static void ipv4_format(char *buf, size_t size, uint32_t a)
+{
+    fmt_snprintf(buf, size, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+struct route_print_ctx {
+    const struct router *r;
+    int (*print)(const char *fmt, ...);
+};
+
+static void route_print_one(void *ctx, uint32_t prefix, uint8_t depth, uint32_t nh_id)
+{
+    const struct route_print_ctx *c = ctx;
+    char net[16], gw[16], pfx[20];
+
+    ipv4_format(net, sizeof(net), prefix);
+    fmt_snprintf(pfx, sizeof(pfx), "%s/%u", net, depth);
+    if (nh_id >= c->r->nb_next_hops) {
+        c->print("%-18s ?next-hop %u\n", pfx, nh_id);
+        return;
+    }
+    const struct router_next_hop *nh = &c->r->next_hops[nh_id];
+    if (nh->gw == 0) {
+        c->print("%-18s %-19s %4u\n", pfx, "connected", nh->port);
+        return;
+    }
+    ipv4_format(gw, sizeof(gw), nh->gw);
+    c->print("%-18s via %-15s %4u\n", pfx, gw, nh->port);
+}
+
+void router_print_routes(const struct router *r, int (*print)(const char *fmt, ...))
+{
+    struct route_print_ctx ctx = { .r = r, .print = print };
+
+    print("%-18s %-19s %4s\n", "prefix", "next hop", "port");
+    lpm_walk(r->lpm, route_print_one, &ctx);
+}
+
+static void neigh_print_one(const struct neigh *n, uint64_t now_ns,
+                            int (*print)(const char *fmt, ...))
+{
+    char ip[16], mac[18], age[24];
+
+    ipv4_format(ip, sizeof(ip), n->ip);
+    if (n->state == NEIGH_INCOMPLETE || n->state == NEIGH_FAILED)
+        fmt_snprintf(mac, sizeof(mac), "%s", "-");
+    else
+        fmt_snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+                     n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+    if (n->state == NEIGH_STATIC)
+        fmt_snprintf(age, sizeof(age), "%s", "-");
+    else
+        fmt_snprintf(age, sizeof(age), "%llu",
+                     (unsigned long long)(elapsed_ns(now_ns, n->changed_ns) / NS_PER_S));
+    print("%-15s %-17s %-10s %4u %7s %6u\n", ip, mac, neigh_state_name(n->state), n->port, age,
+          n->nb_queued);
+}
+
+/* age: seconds since the MAC was last confirmed, resolution started or
+ * failed, by state. */
+void router_print_arp(const struct router *r, uint64_t now_ns,
+                      int (*print)(const char *fmt, ...))
+{
+    const struct neigh_table *t = &r->neigh;
+
+    print("%-15s %-17s %-10s %4s %7s %6s\n", "ip", "mac", "state", "port", "age_s", "queued");
+    for (uint32_t i = 0; i < t->nb_entries; i++) {
+        struct neigh n = t->entries[i];
+        if (n.state == NEIGH_FREE)
+            continue;
+        neigh_age(&n, now_ns);          /* show what the next packet would see */
+        neigh_print_one(&n, now_ns, print);
+    }
+}
