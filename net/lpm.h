@@ -35,7 +35,9 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes);
  * -PM_ENOSPC (max_routes reached). Adding an existing prefix replaces its
  * next hop. */
 int lpm_add(struct lpm *t, uint32_t prefix, uint8_t depth, uint32_t next_hop);
-/* 0 or -PM_ENOENT. */
+/* 0 or -PM_ENOENT (also for depth > 32). -PM_ENOMEM only when the region
+ * is smaller than lpm_mem_bytes(max_routes) and the delete would grow a
+ * node; the table is then unchanged. */
 int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth);
 /* 0 and *next_hop, or -PM_ENOENT. */
 int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop);

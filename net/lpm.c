@@ -1,0 +1,894 @@
+/*
+ * IPv4 longest-prefix match (API and conventions in net/lpm.h).
+ *
+ * Structure: a 2^16 direct root over compressed 256-slot nodes ("16-8-8",
+ * with each node stored as a run-length bitmap in the manner of Poptrie).
+ *
+ *   addr  [ 31 ........ 16 | 15 .... 8 | 7 ..... 0 ]
+ *           root slot        L2 slot     L3 slot
+ *
+ *   root: 65536 x 4-byte entries (256 KiB)   entry = leaf | node | no route
+ *   L2 node: the /16's 256 slots, one per /24        (allocated on demand)
+ *   L3 node: the /24's 256 slots, one per address    (allocated on demand)
+ *
+ * A node does not store its 256 slots. It stores where runs of equal slots
+ * start, and one value per run:
+ *
+ *   byte 0         32        36                     64 (one cache line)
+ *   +--------------+---------+-----------------------+- - - - - - - -
+ *   | run_starts   | runs_   | values[0..nb_runs)    |  more lines when
+ *   | 4 x 64 bits  | before  | 4 bytes each, 7 fit   |  nb_runs > 7
+ *   +--------------+---------+-----------------------+- - - - - - - -
+ *
+ * Bit s of run_starts is set where slot s starts a new run; runs_before[w]
+ * counts the runs started in the 64-bit words before word w. Slot s's value
+ * is values[runs_before[s/64] + popcount(run_starts[s/64] bits 0..s%64) - 1].
+ *
+ * Why this and not DIR-24-8, plain DIR-16-8-8, DXR or full Poptrie:
+ *
+ * - DIR-24-8 (rte_lpm) spends 64 MiB on tbl24 whatever the table holds, plus
+ *   16 MiB of tbl8 groups: 84.7 MB for the WORKLOADS.md 100k table.
+ * - Plain DIR-16-8-8 with 1 KiB groups is small only for clustered tables. In
+ *   the random 100k table 97% of the routes are longer than /16; they land
+ *   in 50,687 of the 65,536 /16s, so the L2 groups alone would be 50 MiB and
+ *   the 10,028 L3 groups another 10 MiB: hardly better than DIR-24-8.
+ * - Nearly all of those groups hold 1-3 routes, i.e. 3-7 runs. Stored as runs
+ *   such a node is one cache line, so a lookup reads the root (256 KiB, small
+ *   enough to stay in L2 cache) and one line of an L2 node: one far memory
+ *   access for most addresses, like a tbl24 read, and a second for the ~10%
+ *   of hits under a /25-/32, like a tbl8 read. The price is instructions:
+ *   a popcount per node read (12 more without POPCNT) and twice rte_lpm's
+ *   count per lookup overall.
+ * - DXR (binary search over ranges) and multi-level Poptrie (6-bit strides)
+ *   are smaller still, but take several dependent reads per lookup and
+ *   rebuild whole chunks on update. Here an update rewrites at most one L2
+ *   and one L3 node (routes longer than /16), or edits in place the nodes
+ *   under the root slots of a /16-or-shorter route, never growing them.
+ *
+ * Measured on the WORKLOADS.md 100k table (tools/bench/lpm_bench.c, AMD EPYC
+ * VM, gcc 12 -O3 -march=corei7; rte_lpm figures are WORKLOADS.md's):
+ *
+ *   nodes        50,687 L2 (92% one line, the rest two), 10,028 L3 (one line)
+ *   mem_used     6.13 MB = nodes 4.14 + root 0.26 + rule store 1.73 (sized
+ *                for max_routes) -- 7% of rte_lpm's 84.7 MB
+ *   reserved     lpm_mem_bytes(100000) = 14.8 MB (worst case, below): 17%
+ *   lookups      10.4 ns single, 8.2 ns in bursts of 32 (10M random
+ *                addresses, half misses); instructions per lookup 40.9 and
+ *                33.6 (rte_lpm 16.4 and 16.7: its lookup is inline, ours a
+ *                call) -- 59.9 and 49.8 for baseline x86-64 (the image)
+ *   build        52 ms for 100k adds, 0.70 G instructions (rte_lpm 11.7 G)
+ *
+ * Entries (root slots and node values), 32 bits:
+ *
+ *   leaf:      [ next hop : 24 | unused : 1 | rank : 6 | 0 ]
+ *   node:      [ byte offset of the node from root[0] (64-aligned) | 1 ]
+ *   no route:  0
+ *
+ * rank is depth + 1 of the route that owns the slot (0: no route). It is
+ * what rte_lpm keeps as "depth" in each entry: an add overwrites slots whose
+ * rank is at most its own (shorter or equal routes), a delete rewrites the
+ * slots that carry exactly its rank with the next-longest covering route
+ * from the rule store. A node's content is therefore a function of the set
+ * of routes alone, which is what the memory bound below rests on.
+ *
+ * Memory, all of it from the region given to lpm_create:
+ *
+ *   | struct lpm, root[] at its end | rules: max_routes x 12 B | hash buckets | node heap |
+ *
+ * The rule store (prefix, depth, next hop) is a hash table keyed by prefix
+ * and depth; a delete finds the covering route by probing depths d-1..0.
+ * The node heap hands out runs of 64-byte lines: a free list per size
+ * (1..17 lines) plus a bump pointer. When the bump pointer runs out the heap
+ * is compacted (live nodes slid down, each node's one parent entry fixed),
+ * so free space never strands in lists of the wrong size.
+ *
+ * Worst case: a node with k routes longer than its level inside has at most
+ * 2k + 1 runs, hence at most k lines (for k >= 1). Summed over L2 and L3
+ * nodes that is at most 2 lines (128 B) per route, plus two nodes of slack
+ * for an update in flight. lpm_mem_bytes() reserves exactly that, so with a
+ * region of that size neither add nor delete ever fails for memory. A
+ * smaller region works until the heap is full: then an add (or, rarely, a
+ * delete that splits a run) returns -PM_ENOMEM and leaves the table as it
+ * was.
+ *
+ * Updates and lookups must not overlap (single writer, between bursts):
+ * nodes are rewritten in place when their size allows.
+ */
+#include <stdbool.h>
+
+#include "net/errno.h"
+#include "net/lpm.h"
+
+#define ROOT_SLOTS       (1u << 16)
+#define NODE_SLOTS       256u
+#define LINE_BYTES       64u
+#define NODE_HDR_BYTES   36u
+#define NODE_MAX_LINES   ((NODE_HDR_BYTES + 4u * NODE_SLOTS + LINE_BYTES - 1) / LINE_BYTES)
+#define HEAP_END_MAX     0xffffffc0u        /* node entries are offsets below this */
+#define LPM_ROUTES_LIMIT (1u << 24)         /* keeps lpm_mem_bytes under HEAP_END_MAX */
+#define NIL              0xffffffffu
+
+#define ENTRY_NODE       1u
+#define ENTRY_NODE_PENDING (HEAP_END_MAX | ENTRY_NODE)  /* a node not allocated yet */
+#define NO_ROUTE         0u
+
+/* A 256-slot node; `values` runs on into the following lines. */
+struct node {
+    uint64_t run_starts[4];
+    union {
+        uint8_t runs_before[4];
+        uint32_t parent;        /* only while the heap is compacted */
+    };
+    uint32_t values[];
+};
+
+_Static_assert(offsetof(struct node, values) == NODE_HDR_BYTES, "7 values share the header's line");
+_Static_assert(NODE_MAX_LINES == 17, "a full node is 1060 bytes");
+
+/* A free run of heap lines reuses the node header: run_starts[0] == 0 tells
+ * it apart from a node (a node's slot 0 always starts a run). */
+#define FREE_LINES(n)    ((n)->run_starts[1])
+#define FREE_NEXT(n)     ((n)->run_starts[2])
+
+/* During compaction a node's parent field names the one entry pointing at it. */
+#define PARENT_IN_L2     (1u << 24)  /* else: a root slot */
+
+struct lpm_rule {
+    uint32_t prefix;
+    uint32_t nh_depth;          /* next hop in bits 0..23, depth in 24..31 */
+    uint32_t next;              /* hash chain, or free list */
+};
+
+#define RULE_FREE_DEPTH  0xffu
+
+/* What one add or delete does to the leaves it reaches: leaf slots whose
+ * rank lies in [rank_min, rank_max] become `value`. */
+struct change {
+    unsigned rank_min, rank_max;
+    uint32_t value;
+};
+
+struct lpm {
+    uint32_t heap_base;         /* byte offset of the heap from root[0] */
+    struct lpm_rule *rules;
+    uint32_t *buckets;
+    uint32_t bucket_mask;
+    uint32_t max_routes;
+    uint32_t nb_routes;
+    uint32_t rule_free;         /* free list of rule slots */
+    uint32_t rules_used;        /* slots ever handed out: [0, rules_used) */
+    uint32_t heap_lines;
+    uint32_t heap_bump;         /* lines [0, heap_bump) are nodes or free runs */
+    uint32_t live_lines;
+    uint32_t nb_compactions;
+    uint32_t free_head[NODE_MAX_LINES + 1];
+    size_t fixed_bytes;         /* from mem up to the heap */
+    size_t mem_total;
+    uint32_t scratch[2][NODE_SLOTS];  /* an L2 and an L3 node, expanded */
+    uint32_t values_scratch[2][NODE_SLOTS];  /* their run values, changed */
+    /* Last, so that a lookup needs nothing but t: root slots and nodes are
+     * at fixed offsets from it (a node entry is an offset from root[0]). */
+    _Alignas(64) uint32_t root[ROOT_SLOTS];
+};
+
+/* Where each part goes, as offsets from the region's start. */
+struct lpm_layout {
+    size_t lpm_off, rules_off, buckets_off, heap_off;
+    uint32_t nb_buckets;
+};
+
+static size_t align_up(size_t x, size_t align)
+{
+    return (x + align - 1) & ~(align - 1);
+}
+
+static uint32_t depth_mask(unsigned depth)
+{
+    return depth ? (uint32_t)(0xffffffffull << (32 - depth)) : 0;
+}
+
+static uint32_t bucket_count(uint32_t max_routes)
+{
+    uint32_t n = 16;
+
+    while (n < max_routes)
+        n <<= 1;
+    return n;
+}
+
+static struct lpm_layout layout_for(uintptr_t base, uint32_t max_routes)
+{
+    struct lpm_layout l;
+
+    l.nb_buckets = bucket_count(max_routes);
+    l.lpm_off = align_up(base, LINE_BYTES) - base;
+    l.rules_off = l.lpm_off + sizeof(struct lpm);
+    l.buckets_off = align_up(l.rules_off + (size_t)max_routes * sizeof(struct lpm_rule),
+                             LINE_BYTES);
+    l.heap_off = align_up(l.buckets_off + (size_t)l.nb_buckets * sizeof(uint32_t),
+                          LINE_BYTES);
+    return l;
+}
+
+/* ---- popcount ----------------------------------------------------------
+ * The image is built for baseline x86-64 (qemu64 has no POPCNT) and may not
+ * call libgcc's __popcountdi2, so the fallback is the SWAR sum. */
+static inline unsigned popcount64(uint64_t x)
+{
+#if defined(__POPCNT__)
+    return (unsigned)__builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+#endif
+}
+
+/* ---- entries and nodes ------------------------------------------------- */
+
+static inline uint32_t leaf_entry(uint32_t next_hop, unsigned depth)
+{
+    return next_hop << 8 | (depth + 1) << 1;
+}
+
+static inline unsigned entry_rank(uint32_t e)
+{
+    return (e >> 1) & 0x3f;
+}
+
+static inline bool entry_is_node(uint32_t e)
+{
+    return e & ENTRY_NODE;
+}
+
+static inline uint32_t node_entry(const struct lpm *t, uint32_t line)
+{
+    return (t->heap_base + line * LINE_BYTES) | ENTRY_NODE;
+}
+
+static inline uint32_t entry_line(const struct lpm *t, uint32_t e)
+{
+    return (e - ENTRY_NODE - t->heap_base) / LINE_BYTES;
+}
+
+static struct node *node_of(const struct lpm *t, uint32_t e)
+{
+    return (struct node *)((uint8_t *)t->root + (e - ENTRY_NODE));
+}
+
+static struct node *node_at(const struct lpm *t, uint32_t line)
+{
+    return node_of(t, node_entry(t, line));
+}
+
+static uint32_t lines_for_runs(unsigned nb_runs)
+{
+    return (NODE_HDR_BYTES + 4u * nb_runs + LINE_BYTES - 1) / LINE_BYTES;
+}
+
+static unsigned node_nb_runs(const struct node *n)
+{
+    return popcount64(n->run_starts[0]) + popcount64(n->run_starts[1]) +
+           popcount64(n->run_starts[2]) + popcount64(n->run_starts[3]);
+}
+
+static uint32_t node_lines(const struct node *n)
+{
+    return lines_for_runs(node_nb_runs(n));
+}
+
+/* The hot path: the value of `slot` in the node that entry e points at.
+ * Shifting left by 63 - slot%64 keeps the bits of slots 0..slot%64. */
+static inline uint32_t node_value(const uint32_t *root, uint32_t e, unsigned slot)
+{
+    const struct node *n = (const struct node *)((const uint8_t *)root + (e - ENTRY_NODE));
+    unsigned word = slot >> 6;
+    uint64_t upto = n->run_starts[word] << (~slot & 63);
+    size_t idx = (size_t)n->runs_before[word] + popcount64(upto) - 1;
+
+    return n->values[idx];
+}
+
+static inline uint32_t entry_for(const uint32_t *root, uint32_t addr)
+{
+    uint32_t e = root[addr >> 16];
+
+    if (entry_is_node(e)) {
+        e = node_value(root, e, (addr >> 8) & 0xff);
+        if (entry_is_node(e))
+            e = node_value(root, e, addr & 0xff);
+    }
+    return e;
+}
+
+/* The 256 slots a node's runs stand for, with the run values given. */
+static void slots_from_runs(const uint64_t run_starts[4], const uint32_t *values,
+                            uint32_t slots[NODE_SLOTS])
+{
+    uint32_t v = 0;
+    size_t k = 0;
+
+    for (unsigned s = 0; s < NODE_SLOTS; s++) {
+        if ((run_starts[s >> 6] >> (s & 63)) & 1)
+            v = values[k++];
+        slots[s] = v;
+    }
+}
+
+/* All 256 slots of what e stands for: a node's runs, or one leaf 256 times. */
+static void slots_expand(const struct lpm *t, uint32_t e, uint32_t slots[NODE_SLOTS])
+{
+    const struct node *n;
+
+    if (!entry_is_node(e)) {
+        for (unsigned s = 0; s < NODE_SLOTS; s++)
+            slots[s] = e;
+        return;
+    }
+    n = node_of(t, e);
+    slots_from_runs(n->run_starts, n->values, slots);
+}
+
+static unsigned slots_nb_runs(const uint32_t slots[NODE_SLOTS])
+{
+    unsigned nb_runs = 1;
+
+    for (unsigned s = 1; s < NODE_SLOTS; s++)
+        nb_runs += slots[s] != slots[s - 1];
+    return nb_runs;
+}
+
+static void node_count_runs_before(struct node *n)
+{
+    unsigned before = 0;
+
+    for (unsigned w = 0; w < 4; w++) {
+        n->runs_before[w] = (uint8_t)before;
+        before += popcount64(n->run_starts[w]);
+    }
+}
+
+/* Stores slots into n, which has room for their runs. */
+static void node_write(struct node *n, const uint32_t slots[NODE_SLOTS])
+{
+    uint64_t starts[4] = { 1, 0, 0, 0 };
+    size_t k = 1;
+
+    n->values[0] = slots[0];
+    for (unsigned s = 1; s < NODE_SLOTS; s++) {
+        if (slots[s] != slots[s - 1]) {
+            starts[s >> 6] |= 1ull << (s & 63);
+            n->values[k++] = slots[s];
+        }
+    }
+    for (unsigned w = 0; w < 4; w++)
+        n->run_starts[w] = starts[w];
+    node_count_runs_before(n);
+}
+
+/* ---- node heap --------------------------------------------------------- */
+
+static void heap_free(struct lpm *t, uint32_t line, uint32_t nb_lines)
+{
+    struct node *n = node_at(t, line);
+
+    n->run_starts[0] = 0;
+    FREE_LINES(n) = nb_lines;
+    FREE_NEXT(n) = t->free_head[nb_lines];
+    t->free_head[nb_lines] = line;
+    t->live_lines -= nb_lines;
+}
+
+/* NIL when neither the free list of that size nor the bump pointer has room. */
+static uint32_t heap_alloc(struct lpm *t, uint32_t nb_lines)
+{
+    uint32_t line = t->free_head[nb_lines];
+
+    if (line != NIL) {
+        t->free_head[nb_lines] = (uint32_t)FREE_NEXT(node_at(t, line));
+    } else {
+        if (t->heap_lines - t->heap_bump < nb_lines)
+            return NIL;
+        line = t->heap_bump;
+        t->heap_bump += nb_lines;
+    }
+    t->live_lines += nb_lines;
+    return line;
+}
+
+/* Writes into every live node the one entry that points at it. */
+static void heap_tag_parents(struct lpm *t)
+{
+    for (uint32_t s = 0; s < ROOT_SLOTS; s++) {
+        struct node *l2;
+        unsigned nb_runs;
+
+        if (!entry_is_node(t->root[s]))
+            continue;
+        l2 = node_of(t, t->root[s]);
+        l2->parent = s;
+        nb_runs = node_nb_runs(l2);
+        for (unsigned v = 0; v < nb_runs; v++) {
+            if (entry_is_node(l2->values[v]))
+                node_of(t, l2->values[v])->parent = PARENT_IN_L2 | v << 16 | s;
+        }
+    }
+}
+
+static void heap_set_parent(struct lpm *t, uint32_t parent, uint32_t e)
+{
+    uint32_t s = parent & 0xffff;
+
+    if (parent & PARENT_IN_L2)
+        node_of(t, t->root[s])->values[(parent >> 16) & 0xff] = e;
+    else
+        t->root[s] = e;
+}
+
+/* Copies upwards line by line: dst < src, the runs may overlap. The empty
+ * asm keeps the loop from becoming a libc memmove call. */
+static void heap_move(struct lpm *t, uint32_t dst, uint32_t src, uint32_t nb_lines)
+{
+    uint64_t *d = (uint64_t *)node_at(t, dst);
+    const uint64_t *s = (const uint64_t *)node_at(t, src);
+
+    for (size_t i = 0; i < (size_t)nb_lines * (LINE_BYTES / 8); i++) {
+        d[i] = s[i];
+        __asm__ volatile("" ::: "memory");
+    }
+}
+
+/* Slides every live node down over the free runs, fixing the entry that
+ * points at it, so all free space ends up above the bump pointer. A moved
+ * L3 node's parent lives in an L2 node that is either already in its final
+ * place (root updated) or not yet moved (above the copy): root[s] always
+ * finds it. */
+static void heap_compact(struct lpm *t)
+{
+    uint32_t dst = 0, src = 0;
+
+    heap_tag_parents(t);
+    while (src < t->heap_bump) {
+        struct node *n = node_at(t, src);
+        uint32_t nb_lines, parent;
+
+        if (!(n->run_starts[0] & 1)) {
+            src += (uint32_t)FREE_LINES(n);
+            continue;
+        }
+        nb_lines = node_lines(n);
+        parent = n->parent;
+        if (dst != src)
+            heap_move(t, dst, src, nb_lines);
+        node_count_runs_before(node_at(t, dst));
+        heap_set_parent(t, parent, node_entry(t, dst));
+        dst += nb_lines;
+        src += nb_lines;
+    }
+    t->heap_bump = dst;
+    for (unsigned c = 0; c <= NODE_MAX_LINES; c++)
+        t->free_head[c] = NIL;
+    t->nb_compactions++;
+}
+
+/* ---- table updates ----------------------------------------------------- */
+
+static bool change_hits(const struct change *c, uint32_t e)
+{
+    unsigned rank = entry_rank(e);
+
+    return !entry_is_node(e) && rank >= c->rank_min && rank <= c->rank_max;
+}
+
+/* Stores slots in place of the node (or leaf) `old` and returns the entry
+ * that now stands for them: a leaf if all 256 slots agree, else a node,
+ * rewritten in place when it still fits (the tail freed if it shrank), or a
+ * new one. Allocates only when the runs outgrow `old`, and the caller has
+ * counted that in (deep_change), so the allocation cannot fail. */
+static uint32_t node_commit(struct lpm *t, uint32_t old, const uint32_t slots[NODE_SLOTS])
+{
+    unsigned nb_runs = slots_nb_runs(slots);
+    uint32_t old_lines = entry_is_node(old) ? node_lines(node_of(t, old)) : 0;
+    uint32_t nb_lines, line;
+
+    if (nb_runs == 1 && !entry_is_node(slots[0])) {
+        if (old_lines)
+            heap_free(t, entry_line(t, old), old_lines);
+        return slots[0];
+    }
+    nb_lines = lines_for_runs(nb_runs);
+    if (nb_lines <= old_lines) {
+        node_write(node_of(t, old), slots);
+        if (nb_lines < old_lines)
+            heap_free(t, entry_line(t, old) + nb_lines, old_lines - nb_lines);
+        return old;
+    }
+    line = heap_alloc(t, nb_lines);
+    node_write(node_at(t, line), slots);
+    if (old_lines)
+        heap_free(t, entry_line(t, old), old_lines);
+    return node_entry(t, line);
+}
+
+static bool slots_one_leaf(const uint32_t slots[NODE_SLOTS])
+{
+    return !entry_is_node(slots[0]) && slots_nb_runs(slots) == 1;
+}
+
+/* Lines node_commit(old, slots) will allocate. */
+static uint32_t commit_lines(const struct lpm *t, uint32_t old, const uint32_t slots[NODE_SLOTS])
+{
+    uint32_t nb_lines, old_lines;
+
+    if (slots_one_leaf(slots))
+        return 0;
+    nb_lines = lines_for_runs(slots_nb_runs(slots));
+    old_lines = entry_is_node(old) ? node_lines(node_of(t, old)) : 0;
+    return nb_lines > old_lines ? nb_lines : 0;
+}
+
+/* Applies c to every slot under entry e (a leaf, or an L2/L3 node and its
+ * children; level 0 or 1 picks the scratch arrays) and returns what
+ * replaces e.
+ * The change maps each run's value on its own, so runs can merge but never
+ * split: this never allocates. Usually none merge and only the values are
+ * rewritten. Without commit it only works out the answer: e, or the leaf
+ * the node collapses to. */
+static uint32_t subtree_change(struct lpm *t, uint32_t e, const struct change *c,
+                               unsigned level, bool commit)
+{
+    uint32_t *values = t->values_scratch[level];
+    unsigned nb_runs, nb_new_runs = 1;
+    bool changed = false;
+    struct node *n;
+
+    if (!entry_is_node(e))
+        return change_hits(c, e) ? c->value : e;
+    n = node_of(t, e);
+    nb_runs = node_nb_runs(n);
+    for (unsigned k = 0; k < nb_runs; k++) {
+        uint32_t v = n->values[k];
+
+        /* only an L2 node (level 0) has nodes below it */
+        if (level == 0 && entry_is_node(v))
+            values[k] = subtree_change(t, v, c, 1, commit);
+        else
+            values[k] = change_hits(c, v) ? c->value : v;
+        changed |= values[k] != n->values[k];
+        if (k > 0)
+            nb_new_runs += values[k] != values[k - 1];
+    }
+    if (!changed)
+        return e;
+    if (nb_new_runs == 1) {                 /* one leaf for all 256 slots */
+        if (commit)
+            heap_free(t, entry_line(t, e), node_lines(n));
+        return values[0];
+    }
+    if (!commit)
+        return e;
+    if (nb_new_runs == nb_runs) {
+        for (unsigned k = 0; k < nb_runs; k++)
+            n->values[k] = values[k];
+        return e;
+    }
+    slots_from_runs(n->run_starts, values, t->scratch[level]);
+    return node_commit(t, e, t->scratch[level]);
+}
+
+/* A route longer than /16 changes one range of slots of one L2 node (and,
+ * for /25-/32, of one L3 node under it). With commit it writes the result;
+ * without, it only returns the lines the commit will allocate. */
+static uint32_t deep_apply(struct lpm *t, uint32_t prefix, unsigned depth,
+                           const struct change *c, bool commit)
+{
+    uint32_t *l2 = t->scratch[0], *l3 = t->scratch[1];
+    uint32_t root_slot = prefix >> 16, old2 = t->root[root_slot], nb_lines = 0;
+
+    slots_expand(t, old2, l2);
+    if (depth <= 24) {
+        unsigned lo = (prefix >> 8) & 0xff, hi = lo + (1u << (24 - depth));
+
+        for (unsigned s = lo; s < hi; s++)
+            l2[s] = subtree_change(t, l2[s], c, 1, commit);
+    } else {
+        unsigned l2_slot = (prefix >> 8) & 0xff;
+        unsigned lo = prefix & 0xff, hi = lo + (1u << (32 - depth));
+        uint32_t old3 = l2[l2_slot];
+
+        slots_expand(t, old3, l3);
+        for (unsigned s = lo; s < hi; s++) {
+            if (change_hits(c, l3[s]))
+                l3[s] = c->value;
+        }
+        if (commit) {
+            l2[l2_slot] = node_commit(t, old3, l3);
+        } else {
+            nb_lines = commit_lines(t, old3, l3);
+            l2[l2_slot] = slots_one_leaf(l3) ? l3[0] :
+                          entry_is_node(old3) ? old3 : ENTRY_NODE_PENDING;
+        }
+    }
+    if (commit)
+        t->root[root_slot] = node_commit(t, old2, l2);
+    else
+        nb_lines += commit_lines(t, old2, l2);
+    return nb_lines;
+}
+
+/* Works out the memory first, so that -PM_ENOMEM leaves the table as it
+ * was; compacts the heap when the free lines are there but not in one
+ * piece above the bump pointer. */
+static int deep_change(struct lpm *t, uint32_t prefix, unsigned depth, const struct change *c)
+{
+    uint32_t nb_lines = deep_apply(t, prefix, depth, c, false);
+
+    if (t->heap_lines - t->heap_bump < nb_lines) {
+        if (t->heap_lines - t->live_lines < nb_lines)
+            return -PM_ENOMEM;
+        heap_compact(t);
+    }
+    deep_apply(t, prefix, depth, c, true);
+    return 0;
+}
+
+/* Routes of /16 or shorter cover whole root slots and never allocate. */
+static int table_change(struct lpm *t, uint32_t prefix, unsigned depth, const struct change *c)
+{
+    if (depth > 16)
+        return deep_change(t, prefix, depth, c);
+    for (uint32_t s = prefix >> 16, end = s + (1u << (16 - depth)); s < end; s++)
+        t->root[s] = subtree_change(t, t->root[s], c, 0, true);
+    return 0;
+}
+
+/* ---- rule store -------------------------------------------------------- */
+
+static uint32_t rule_hash(const struct lpm *t, uint32_t prefix, unsigned depth)
+{
+    uint32_t h = prefix ^ (depth * 0x9e3779b9u);
+
+    /* murmur3's finaliser: /24 prefixes have their low 8 bits all zero */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h & t->bucket_mask;
+}
+
+static unsigned rule_depth(const struct lpm_rule *r)
+{
+    return r->nh_depth >> 24;
+}
+
+static uint32_t rule_next_hop(const struct lpm_rule *r)
+{
+    return r->nh_depth & LPM_MAX_NEXT_HOP;
+}
+
+static uint32_t rule_find(const struct lpm *t, uint32_t prefix, unsigned depth)
+{
+    uint32_t i = t->buckets[rule_hash(t, prefix, depth)];
+
+    while (i != NIL && (t->rules[i].prefix != prefix || rule_depth(&t->rules[i]) != depth))
+        i = t->rules[i].next;
+    return i;
+}
+
+/* The caller has checked nb_routes < max_routes. */
+static void rule_insert(struct lpm *t, uint32_t prefix, unsigned depth, uint32_t next_hop)
+{
+    uint32_t *bucket = &t->buckets[rule_hash(t, prefix, depth)];
+    uint32_t i = t->rule_free;
+
+    if (i != NIL)
+        t->rule_free = t->rules[i].next;
+    else
+        i = t->rules_used++;
+    t->rules[i].prefix = prefix;
+    t->rules[i].nh_depth = (uint32_t)depth << 24 | next_hop;
+    t->rules[i].next = *bucket;
+    *bucket = i;
+    t->nb_routes++;
+}
+
+static void rule_remove(struct lpm *t, uint32_t i)
+{
+    struct lpm_rule *r = &t->rules[i];
+    uint32_t *link = &t->buckets[rule_hash(t, r->prefix, rule_depth(r))];
+
+    while (*link != i)
+        link = &t->rules[*link].next;
+    *link = r->next;
+    r->nh_depth = RULE_FREE_DEPTH << 24;
+    r->next = t->rule_free;
+    t->rule_free = i;
+    t->nb_routes--;
+}
+
+/* The leaf for the longest route strictly shorter than depth that covers
+ * prefix: what its slots fall back to when prefix/depth goes. */
+static uint32_t covering_leaf(const struct lpm *t, uint32_t prefix, unsigned depth)
+{
+    while (depth-- > 0) {
+        uint32_t i = rule_find(t, prefix & depth_mask(depth), depth);
+
+        if (i != NIL)
+            return leaf_entry(rule_next_hop(&t->rules[i]), depth);
+    }
+    return NO_ROUTE;
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+size_t lpm_mem_bytes(uint32_t max_routes)
+{
+    struct lpm_layout l;
+    size_t heap_lines;
+
+    if (max_routes > LPM_ROUTES_LIMIT)
+        return 0;
+    /* the worst start alignment costs LINE_BYTES - 1 */
+    l = layout_for(0, max_routes);
+    heap_lines = 2 * (size_t)max_routes + 2 * NODE_MAX_LINES;
+    return LINE_BYTES - 1 + l.heap_off + heap_lines * LINE_BYTES;
+}
+
+struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
+{
+    struct lpm_layout l;
+    uint8_t *base = mem;
+    struct lpm *t;
+    size_t heap_lines;
+
+    if (!mem || max_routes > LPM_ROUTES_LIMIT)
+        return NULL;
+    l = layout_for((uintptr_t)mem, max_routes);
+    if (bytes < l.heap_off)
+        return NULL;
+    heap_lines = (bytes - l.heap_off) / LINE_BYTES;
+
+    t = (struct lpm *)(base + l.lpm_off);
+    t->heap_base = (uint32_t)(l.heap_off - (l.lpm_off + offsetof(struct lpm, root)));
+    t->rules = (struct lpm_rule *)(base + l.rules_off);
+    t->buckets = (uint32_t *)(base + l.buckets_off);
+    t->bucket_mask = l.nb_buckets - 1;
+    t->max_routes = max_routes;
+    t->nb_routes = 0;
+    t->rule_free = NIL;
+    t->rules_used = 0;
+    if (heap_lines > (HEAP_END_MAX - t->heap_base) / LINE_BYTES)
+        heap_lines = (HEAP_END_MAX - t->heap_base) / LINE_BYTES;
+    t->heap_lines = (uint32_t)heap_lines;
+    t->heap_bump = 0;
+    t->live_lines = 0;
+    t->nb_compactions = 0;
+    for (unsigned c = 0; c <= NODE_MAX_LINES; c++)
+        t->free_head[c] = NIL;
+    t->fixed_bytes = l.heap_off;
+    t->mem_total = bytes;
+    /* volatile: these loops would otherwise become libc memset calls */
+    for (uint32_t s = 0; s < ROOT_SLOTS; s++)
+        ((volatile uint32_t *)t->root)[s] = NO_ROUTE;
+    for (uint32_t b = 0; b < l.nb_buckets; b++)
+        ((volatile uint32_t *)t->buckets)[b] = NIL;
+    return t;
+}
+
+int lpm_add(struct lpm *t, uint32_t prefix, uint8_t depth, uint32_t next_hop)
+{
+    struct change c;
+    uint32_t i;
+    int rc;
+
+    if (depth > 32 || next_hop > LPM_MAX_NEXT_HOP)
+        return -PM_EINVAL;
+    prefix &= depth_mask(depth);
+    c.rank_min = 0;
+    c.rank_max = depth + 1u;
+    c.value = leaf_entry(next_hop, depth);
+
+    i = rule_find(t, prefix, depth);
+    if (i != NIL) {
+        if (rule_next_hop(&t->rules[i]) == next_hop)
+            return 0;
+        rc = table_change(t, prefix, depth, &c);
+        if (rc == 0)
+            t->rules[i].nh_depth = (uint32_t)depth << 24 | next_hop;
+        return rc;
+    }
+    if (t->nb_routes >= t->max_routes)
+        return -PM_ENOSPC;
+    rc = table_change(t, prefix, depth, &c);
+    if (rc == 0)
+        rule_insert(t, prefix, depth, next_hop);
+    return rc;
+}
+
+int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth)
+{
+    struct change c;
+    uint32_t i;
+    int rc;
+
+    if (depth > 32)
+        return -PM_ENOENT;
+    prefix &= depth_mask(depth);
+    i = rule_find(t, prefix, depth);
+    if (i == NIL)
+        return -PM_ENOENT;
+    c.rank_min = depth + 1u;
+    c.rank_max = depth + 1u;
+    c.value = covering_leaf(t, prefix, depth);
+    rc = table_change(t, prefix, depth, &c);
+    if (rc == 0)
+        rule_remove(t, i);
+    return rc;
+}
+
+int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
+{
+    uint32_t e = entry_for(t->root, addr);
+
+    if (e == NO_ROUTE)
+        return -PM_ENOENT;
+    *next_hop = e >> 8;
+    return 0;
+}
+
+#define BULK_GROUP 32u
+
+/* Root entries of the whole group first, then the nodes: the group's
+ * independent reads overlap instead of one lookup's chain at a time.
+ * Software prefetch of the nodes was measured slower (tools/bench). */
+static void lookup_group(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops,
+                         unsigned n)
+{
+    const uint32_t *root = t->root;
+    uint32_t e[BULK_GROUP];
+
+    for (unsigned i = 0; i < n; i++)
+        e[i] = root[addrs[i] >> 16];
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t x = e[i];
+
+        if (entry_is_node(x)) {
+            x = node_value(root, x, (addrs[i] >> 8) & 0xff);
+            if (entry_is_node(x))
+                x = node_value(root, x, addrs[i] & 0xff);
+        }
+        next_hops[i] = x == NO_ROUTE ? LPM_NO_ROUTE : x >> 8;
+    }
+}
+
+void lpm_lookup_bulk(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
+{
+    while (n > 0) {
+        unsigned group = n < BULK_GROUP ? n : BULK_GROUP;
+
+        lookup_group(t, addrs, next_hops, group);
+        addrs += group;
+        next_hops += group;
+        n -= group;
+    }
+}
+
+void lpm_get_stats(const struct lpm *t, struct lpm_stats *out)
+{
+    out->nb_routes = t->nb_routes;
+    out->mem_used = t->fixed_bytes + (size_t)t->live_lines * LINE_BYTES;
+    out->mem_total = t->mem_total;
+}
+
+void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_t depth,
+                                              uint32_t next_hop), void *ctx)
+{
+    for (uint32_t i = 0; i < t->rules_used; i++) {
+        const struct lpm_rule *r = &t->rules[i];
+
+        if (rule_depth(r) != RULE_FREE_DEPTH)
+            fn(ctx, r->prefix, (uint8_t)rule_depth(r), rule_next_hop(r));
+    }
+}

@@ -1,0 +1,312 @@
+/*
+ * LPM benchmark: net/lpm.c on the WORKLOADS.md section 1 workload (route
+ * and address generators, figures, CHECK fingerprints and output format as
+ * specified there). pktmetal side only; DPDK is not linked in yet.
+ *
+ *   gcc -std=gnu11 -O3 -g -march=corei7 -I. tools/bench/lpm_bench.c net/lpm.c \
+ *       -o build/lpm_bench
+ *   taskset -c 1 build/lpm_bench [-r REPS]
+ *   valgrind --tool=callgrind --collect-atstart=no build/lpm_bench --cg
+ *
+ * Figures: build (ms per table: create + n adds), table memory (mem_used
+ * from lpm_get_stats), lookup_single and lookup_bulk32 (ns per lookup over
+ * 10,000,000 addresses; 2^20 under --cg).
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <valgrind/callgrind.h>
+
+#include "net/lpm.h"
+
+#define WL_ROUTE_SEED 0x00C0FFEEull
+#define WL_ADDR_SEED  0x0ADD2E55ull
+#define WL_USE(x)     __asm__ volatile("" ::"r"(x) : "memory")
+
+struct wl_route {
+    uint32_t addr;
+    uint8_t len;
+    uint8_t nh;
+};
+
+static uint64_t next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint32_t mask(unsigned len)
+{
+    return len ? (uint32_t)(0xFFFFFFFFull << (32 - len)) : 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = calloc(1, n);
+
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+/* 1a. Duplicates of (addr, len) are found in an open-addressed set. */
+static struct wl_route *wl_gen_routes(uint32_t n, uint64_t seed)
+{
+    uint32_t nb_slots = 1024;
+    struct wl_route *routes = xmalloc(n * sizeof(*routes));
+    uint64_t *seen, s = seed;
+    uint32_t nb = 0;
+
+    while (nb_slots < 4 * n)
+        nb_slots <<= 1;
+    seen = xmalloc(nb_slots * sizeof(*seen));
+    while (nb < n) {
+        uint64_t d1 = next(&s), d2 = next(&s);
+        unsigned p = d1 % 1000, len;
+        uint32_t addr, slot;
+        uint64_t key;
+
+        len = p < 600 ? 24 : p < 660 ? 23 : p < 720 ? 22 :
+              p < 900 ? 16 + (d1 >> 32) % 6 : 25 + (d1 >> 32) % 8;
+        addr = (uint32_t)(d2 >> 32) & mask(len);
+        key = ((uint64_t)addr << 8 | len) + 1;      /* 0 marks an empty slot */
+        slot = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & (nb_slots - 1);
+        while (seen[slot] != 0 && seen[slot] != key)
+            slot = (slot + 1) & (nb_slots - 1);
+        if (seen[slot] == key)
+            continue;
+        seen[slot] = key;
+        routes[nb++] = (struct wl_route){ addr, (uint8_t)len, (uint8_t)(d2 & 0xFF) };
+    }
+    free(seen);
+    return routes;
+}
+
+/* 1b. */
+static uint32_t *wl_gen_addrs(const struct wl_route *routes, uint32_t n, uint32_t count,
+                              uint64_t seed)
+{
+    uint8_t *touched = xmalloc(1u << 24);
+    uint32_t *a = xmalloc(count * sizeof(*a));
+    uint64_t s = seed;
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t b = routes[i].addr >> 8;
+        uint32_t nb = routes[i].len <= 24 ? 1u << (24 - routes[i].len) : 1;
+
+        memset(touched + b, 1, nb);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t d = next(&s);
+
+        if (d >> 63 == 0) {
+            const struct wl_route *r = &routes[(uint32_t)d % n];
+
+            a[i] = r->addr | ((uint32_t)(next(&s) >> 32) & ~mask(r->len));
+        } else {
+            do
+                a[i] = (uint32_t)(next(&s) >> 32);
+            while (touched[a[i] >> 8]);
+        }
+    }
+    free(touched);
+    return a;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void result(const char *figure, const char *unit, double *v, int reps, uint64_t ops)
+{
+    qsort(v, reps, sizeof(*v), cmp_double);
+    printf("RESULT %s %s median=%.3f min=%.3f max=%.3f reps=%d ops=%llu impl=pktmetal\n",
+           figure, unit, v[reps / 2], v[0], v[reps - 1], reps, (unsigned long long)ops);
+}
+
+struct table {
+    void *mem;
+    struct lpm *lpm;
+};
+
+static struct lpm *build(struct table *tb, const struct wl_route *routes, uint32_t n)
+{
+    size_t bytes = lpm_mem_bytes(n);
+
+    free(tb->mem);
+    tb->mem = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+    if (!tb->mem)
+        exit(1);
+    tb->lpm = lpm_create(tb->mem, bytes, n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (lpm_add(tb->lpm, routes[i].addr, routes[i].len, routes[i].nh) != 0) {
+            fprintf(stderr, "add %u failed\n", i);
+            exit(1);
+        }
+    }
+    return tb->lpm;
+}
+
+struct sums {
+    uint64_t hits, sum;
+};
+
+static __attribute__((noinline)) struct sums run_single(const struct lpm *t, const uint32_t *a,
+                                                        uint32_t count)
+{
+    struct sums r = { 0, 0 };
+
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t nh = 0;
+        int rc = lpm_lookup(t, a[i], &nh);
+
+        r.hits += rc == 0;
+        r.sum += rc == 0 ? nh : 0;
+    }
+    return r;
+}
+
+static __attribute__((noinline)) struct sums run_bulk32(const struct lpm *t, const uint32_t *a,
+                                                        uint32_t count)
+{
+    struct sums r = { 0, 0 };
+    uint32_t nh[32];
+
+    for (uint32_t i = 0; i < count; i += 32) {
+        lpm_lookup_bulk(t, a + i, nh, 32);
+        for (unsigned j = 0; j < 32; j++) {
+            r.hits += nh[j] != LPM_NO_ROUTE;
+            r.sum += nh[j] != LPM_NO_ROUTE ? nh[j] : 0;
+        }
+    }
+    return r;
+}
+
+typedef struct sums (*run_fn)(const struct lpm *, const uint32_t *, uint32_t);
+
+static void bench_lookups(const char *figure, run_fn fn, const struct lpm *t,
+                          const uint32_t *a, uint32_t count, int reps, int cg)
+{
+    double v[64];
+    struct sums r = { 0, 0 };
+
+    if (cg) {
+        CALLGRIND_ZERO_STATS;
+        CALLGRIND_TOGGLE_COLLECT;
+        r = fn(t, a, count);
+        CALLGRIND_TOGGLE_COLLECT;
+        CALLGRIND_DUMP_STATS_AT(figure);
+    } else {
+        fn(t, a, count);                               /* warm-up */
+        for (int k = 0; k < reps; k++) {
+            double t0 = now_ns();
+
+            r = fn(t, a, count);
+            v[k] = (now_ns() - t0) / count;
+        }
+        result(figure, "ns/lookup", v, reps, count);
+    }
+    printf("CHECK  %s lookups=%u hits=%llu nh_sum=%llu\n", figure, count,
+           (unsigned long long)r.hits, (unsigned long long)r.sum);
+}
+
+static void bench_table(const char *name, uint32_t n, int reps, int cg)
+{
+    uint32_t count = cg ? 1u << 20 : 10000000;
+    struct wl_route *routes = wl_gen_routes(n, WL_ROUTE_SEED);
+    uint32_t *addrs = wl_gen_addrs(routes, n, count, WL_ADDR_SEED);
+    struct table tb = { NULL, NULL };
+    char figure[64];
+    double v[64];
+    struct lpm_stats st;
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t rec[6] = { (uint8_t)routes[i].addr, (uint8_t)(routes[i].addr >> 8),
+                           (uint8_t)(routes[i].addr >> 16), (uint8_t)(routes[i].addr >> 24),
+                           routes[i].len, routes[i].nh };
+        h = fnv1a(h, rec, sizeof(rec));
+    }
+    printf("CHECK  %s routes_fnv=%016llx addrs_fnv=%016llx\n", name, (unsigned long long)h,
+           (unsigned long long)fnv1a(0xcbf29ce484222325ull, addrs, count * sizeof(*addrs)));
+
+    snprintf(figure, sizeof(figure), "%s_build", name);
+    if (cg) {
+        CALLGRIND_ZERO_STATS;
+        CALLGRIND_TOGGLE_COLLECT;
+        build(&tb, routes, n);
+        CALLGRIND_TOGGLE_COLLECT;
+        CALLGRIND_DUMP_STATS_AT(figure);
+    } else {
+        build(&tb, routes, n);                         /* warm-up */
+        for (int k = 0; k < reps; k++) {
+            double t0;
+
+            free(tb.mem);                              /* outside the timed region */
+            tb.mem = NULL;
+            t0 = now_ns();
+            build(&tb, routes, n);
+            v[k] = (now_ns() - t0) / 1e6;
+        }
+        result(figure, "ms/table", v, reps, n);
+    }
+    lpm_get_stats(tb.lpm, &st);
+    printf("CHECK  %s mem_used=%zu lpm_mem_bytes=%zu routes=%u\n", figure, st.mem_used,
+           st.mem_total, st.nb_routes);
+
+    snprintf(figure, sizeof(figure), "%s_lookup_single", name);
+    bench_lookups(figure, run_single, tb.lpm, addrs, count, reps, cg);
+    snprintf(figure, sizeof(figure), "%s_lookup_bulk32", name);
+    bench_lookups(figure, run_bulk32, tb.lpm, addrs, count, reps, cg);
+
+    free(tb.mem);
+    free(addrs);
+    free(routes);
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 7, cg = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--cg") == 0)
+            cg = 1;
+        else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+    }
+    if (reps < 1 || reps > 64)
+        reps = 7;
+    if (cg)
+        reps = 1;
+    bench_table("lpm1k", 1000, reps, cg);
+    bench_table("lpm100k", 100000, reps, cg);
+    return 0;
+}
