@@ -47,7 +47,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DPKTMETAL_HOST \
                -fno-omit-frame-pointer
 HOST_LIBS  := -lcriterion
 
-.PHONY: all deps run test unit clean esp
+.PHONY: all deps run test unit clean esp fuzz fuzz-build
 all: $(BUILD)/pktmetal.efi
 
 $(BUILD)/img/%.o: %.c
@@ -85,11 +85,33 @@ esp: $(BUILD)/pktmetal.efi
 run: deps $(BUILD)/pktmetal.efi
 	@tools/pktmetal-qemu --image $(BUILD)/pktmetal.efi --conf $(or $(CONF),pktmetal.conf) $(ARGS)
 
-test: deps $(BUILD)/pktmetal.efi $(BUILD)/host/unit_tests tools
+test: deps $(BUILD)/pktmetal.efi $(BUILD)/host/unit_tests tools fuzz-build
 	@tools/run-tests.sh
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets (clang): the whole pipeline with a frame as input, and the
+# config parser. `make test` runs each briefly; `make fuzz` runs them longer.
+FUZZ_CC     := clang
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -I. -DPKTMETAL_HOST -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 300
+
+$(BUILD)/fuzz/fuzz_pipeline: tests/fuzz/fuzz_pipeline.c $(wildcard net/*.c net/*.h) tests/models/sink_netdev.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(wildcard net/*.c) tests/models/sink_netdev.c -o $@
+
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(wildcard net/*.c net/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(wildcard net/*.c) -o $@
+
+fuzz-build: $(BUILD)/fuzz/fuzz_pipeline $(BUILD)/fuzz/fuzz_config
+
+fuzz: fuzz-build
+	@mkdir -p $(BUILD)/fuzz/corpus-pipeline $(BUILD)/fuzz/corpus-config
+	$(BUILD)/fuzz/fuzz_pipeline -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-pipeline tests/fuzz/corpus/pipeline
+	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-config tests/fuzz/corpus/config
 
 # Host tools (pktgen, ...): their rules live beside them.
 -include tools/tools.mk

@@ -24,6 +24,13 @@
 #define PAGE_2M        (2ull << 20)
 #define EBS_MAX_TRIES  8
 
+/* boot/'s part of kmem: boot_info | config text | raw map | converted map. */
+#define BOOT_INFO_BYTES    ((sizeof(struct boot_info) + 4095) & ~(size_t)4095)
+#define BOOT_RAW_MAP_BYTES (96u << 10)
+_Static_assert(((sizeof(struct boot_info) + 4095) & ~4095ul) + BOOT_CONFIG_MAX +
+               (96u << 10) + (16u << 10) <= KMEM_BOOT_BYTES,
+               "boot_info, config text and memory maps fit boot's part of kmem");
+
 static EFI_RUNTIME_SERVICES *boot_rt;
 
 static inline uint64_t boot_rdtsc(void)
@@ -217,9 +224,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
      * Only the small header is cleared; the rest is written before read. */
     uint8_t *kb = (uint8_t *)(uintptr_t)kmem;
     struct boot_info *bi = (struct boot_info *)kb;
-    char *config_text = (char *)(kb + 4096);
-    uint8_t *raw_map = kb + 4096 + BOOT_CONFIG_MAX;
-    const UINTN raw_map_cap = 96u << 10;
+    char *config_text = (char *)(kb + BOOT_INFO_BYTES);
+    uint8_t *raw_map = kb + BOOT_INFO_BYTES + BOOT_CONFIG_MAX;
+    const UINTN raw_map_cap = BOOT_RAW_MAP_BYTES;
     struct boot_mem_region *regions = (struct boot_mem_region *)(raw_map + raw_map_cap);
     unsigned regions_cap = (unsigned)((kb + KMEM_BOOT_BYTES - (uint8_t *)regions) /
                                       sizeof(*regions));

@@ -67,7 +67,7 @@ struct boot_info {
     /* pktmetal.conf, parsed by boot/ because the arena size comes from it. */
     bool config_found;
     int config_status;              /* 0 or negative PM_E* */
-    char config_error[128];         /* "config:LINE: ..." when config_status < 0 */
+    char config_error[256];         /* "config:LINE: ..." when config_status < 0 */
     struct config config;
 
     struct boot_wallclock wallclock; /* GetTime() before EBS: capture epoch */

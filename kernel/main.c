@@ -40,11 +40,19 @@ static void cmd_pci(const char *args);
 static void cmd_mem(const char *args);
 static void cmd_quit(const char *args);
 static void cmd_stats(const char *args);
+static void cmd_routes(const char *args) { (void)args; ports_print_routes(); }
+static void cmd_arp(const char *args) { (void)args; ports_print_arp(); }
+static void cmd_acl(const char *args) { (void)args; ports_print_acl(); }
+static void cmd_macs(const char *args) { (void)args; ports_print_macs(); }
 
 static const struct console_cmd kernel_cmds[] = {
     { "pci",  "list PCI devices and their BARs", cmd_pci },
     { "mem",  "memory map summary",              cmd_mem },
-    { "stats", "per-port counters and pool use",  cmd_stats },
+    { "stats", "per-port counters, drops by reason, pool use", cmd_stats },
+    { "routes", "router: the routing table",      cmd_routes },
+    { "arp",  "router: the neighbour (ARP) table", cmd_arp },
+    { "acl",  "ACL rules with their hit counters", cmd_acl },
+    { "macs", "bridge: the MAC table",            cmd_macs },
     { "quit", "stop the ports, print final counters, power off", cmd_quit },
     { NULL, NULL, NULL },
 };
@@ -235,6 +243,7 @@ static void __attribute__((noreturn)) main_loop(const struct config *cfg)
             continue;
         next_console = now + console_tsc;
         console_poll();
+        ports_housekeeping(clock_ns());
         if (now >= next_stats) {
             next_stats = now + stats_tsc;
             ports_tick(interval_ns);

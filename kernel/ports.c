@@ -1,28 +1,34 @@
 /*
- * Port bring-up and the forwarding loop for l2fwd and reflect.
+ * Port bring-up, the tables of the configured mode, and the polling loop's
+ * per-port work.
  *
  * Per burst (DESIGN.md, Hot path): rx_burst up to 32 packets from a port,
- * rewrite their Ethernet header for the mode, hand the whole burst to the
- * output port's tx_burst (one doorbell), free what it could not take (the
- * driver counted it in tx_full). Frames with nowhere to go (an unpaired last
- * port in l2fwd) are freed in bulk and counted.
+ * run them through the pipeline (net/pipeline.c: hook, parse, ACL, mode),
+ * then flush every port's TX batch with one tx_burst and free the drops in
+ * bulk. Tables (LPM, router, bridge, pipeline) live in the kernel heap.
  */
 #include "kernel/ports.h"
 
 #include "drivers/e1000.h"
 #include "drivers/virtio_net.h"
+#include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/dma.h"
+#include "kernel/mm.h"
+#include "net/bridge.h"
 #include "net/errno.h"
 #include "net/fwd.h"
+#include "net/lpm.h"
 #include "net/netdev.h"
+#include "net/pipeline.h"
 #include "net/pool.h"
+#include "net/router.h"
+
+#define BRIDGE_MAX_MACS 4096
+#define BRIDGE_AGE_EVERY_NS 1000000000ull
 
 struct port_state {
     struct netdev *dev;
-    uint16_t out_port;           /* FWD_NO_PORT: frames are dropped */
-    uint8_t peer_mac[6];         /* l2fwd destination for frames leaving here */
-    uint64_t no_output_drops;
     struct netdev_stats last;    /* at the previous tick, for rates */
 };
 
@@ -30,7 +36,12 @@ static struct port_state ports[PORTS_MAX];
 static uint16_t nb_ports;
 static struct pool *pkt_pool;
 static uint32_t pool_baseline_in_use;
-static enum config_mode fwd_mode;
+static struct pipeline *pl;
+static struct lpm *lpm;
+static struct router *router;
+static struct bridge *bridge;
+static struct acl *acl;
+static uint64_t next_bridge_age_ns;
 
 static bool is_virtio(const struct netdev *dev)
 {
@@ -79,29 +90,104 @@ static int bind_ports(const struct config *cfg, const struct pci_cfg_ops *pci,
     return nb_ports;
 }
 
-static void plan_forwarding(const struct config *cfg)
+static void describe_ports(const struct config *cfg)
 {
-    fwd_mode = cfg->mode;
     for (uint16_t p = 0; p < nb_ports; p++) {
-        ports[p].out_port = fwd_out_port(cfg->mode, p, nb_ports);
-        fwd_peer_mac(cfg, p, ports[p].peer_mac);
-    }
-    for (uint16_t p = 0; p < nb_ports; p++) {
-        struct port_state *ps = &ports[p];
-        kprintf("port %u: %s mac ", p, ps->dev->driver);
-        print_mac(ps->dev->mac);
-        kprintf(", rings rx %u tx %u, link %s, ", ps->dev->rx_ring_size, ps->dev->tx_ring_size,
-                ps->dev->link_up ? "up" : "down");
-        if (ps->out_port == FWD_NO_PORT)
-            kprintf("no pair: frames dropped\n");
-        else if (cfg->mode == CONFIG_MODE_REFLECT)
+        struct netdev *dev = ports[p].dev;
+        kprintf("port %u: %s mac ", p, dev->driver);
+        print_mac(dev->mac);
+        kprintf(", rings rx %u tx %u, link %s, ", dev->rx_ring_size, dev->tx_ring_size,
+                dev->link_up ? "up" : "down");
+        uint16_t out = pl->ports[p].l2fwd_out;
+        switch (cfg->mode) {
+        case CONFIG_MODE_REFLECT:
             kprintf("reflect\n");
-        else {
-            kprintf("l2fwd -> port %u, dst ", ps->out_port);
-            print_mac(ports[ps->out_port].peer_mac);
+            break;
+        case CONFIG_MODE_L2FWD:
+            if (out == FWD_NO_PORT) {
+                kprintf("no pair: frames dropped\n");
+                break;
+            }
+            kprintf("l2fwd -> port %u, dst ", out);
+            print_mac(pl->ports[out].peer_mac);
             kprintf("\n");
+            break;
+        case CONFIG_MODE_BRIDGE:
+            kprintf("bridge\n");
+            break;
+        case CONFIG_MODE_ROUTER:
+            if (cfg->ports[p].has_ip)
+                kprintf("router %u.%u.%u.%u/%u\n", cfg->ports[p].ip >> 24,
+                        (cfg->ports[p].ip >> 16) & 0xff, (cfg->ports[p].ip >> 8) & 0xff,
+                        cfg->ports[p].ip & 0xff, cfg->ports[p].ip_len);
+            else
+                kprintf("router, no address: IPv4 to it is not routed\n");
+            break;
         }
     }
+}
+
+static void router_emit(void *ctx, uint16_t port, struct pktbuf *pkt)
+{
+    pipeline_emit(ctx, port, pkt);
+}
+
+static void router_drop(void *ctx, struct pktbuf *pkt, enum drop_reason why)
+{
+    pipeline_drop(ctx, pkt, why);
+}
+
+static int setup_router(const struct config *cfg)
+{
+    uint32_t max_routes = CONFIG_MAX_ROUTES + CONFIG_MAX_PORTS;
+    size_t lpm_bytes = lpm_mem_bytes(max_routes);
+    void *lpm_mem = kmem_alloc(lpm_bytes, 64);
+    void *rt_mem = kmem_alloc(router_mem_bytes(), 64);
+    if (lpm_mem == NULL || rt_mem == NULL)
+        return -PM_ENOMEM;
+    lpm = lpm_create(lpm_mem, lpm_bytes, max_routes);
+    struct router_io io = { .pool = pkt_pool, .emit = router_emit, .drop = router_drop, .ctx = pl };
+    router = lpm ? router_create(rt_mem, router_mem_bytes(), lpm, &io) : NULL;
+    if (router == NULL)
+        return -PM_ENOMEM;
+    int rc = 0;
+    for (uint16_t p = 0; rc == 0 && p < nb_ports; p++)
+        if (cfg->ports[p].has_ip)
+            rc = router_add_port(router, p, cfg->ports[p].ip, cfg->ports[p].ip_len,
+                                 ports[p].dev->mac);
+    for (uint32_t i = 0; rc == 0 && i < cfg->nb_routes; i++)
+        rc = router_add_route(router, cfg->routes[i].prefix, cfg->routes[i].len,
+                              cfg->routes[i].gw);
+    for (uint32_t i = 0; rc == 0 && i < cfg->nb_neighbors; i++)
+        rc = router_add_neighbor(router, cfg->neighbors[i].ip, cfg->neighbors[i].mac);
+    pl->router = router;
+    return rc;
+}
+
+static int setup_mode(const struct config *cfg)
+{
+    struct netdev *devs[PORTS_MAX];
+    for (uint16_t p = 0; p < nb_ports; p++)
+        devs[p] = ports[p].dev;
+    pl = kmem_alloc(sizeof(*pl), 64);
+    acl = kmem_alloc(sizeof(*acl), 64);
+    if (pl == NULL || acl == NULL)
+        return -PM_ENOMEM;
+    pipeline_init(pl, cfg, devs, nb_ports, pkt_pool);
+    *acl = cfg->acl;
+    pl->acl = acl;
+    if (cfg->mode == CONFIG_MODE_BRIDGE) {
+        size_t bytes = bridge_mem_bytes(BRIDGE_MAX_MACS);
+        void *mem = kmem_alloc(bytes, 64);
+        bridge = mem ? bridge_create(mem, bytes, BRIDGE_MAX_MACS,
+                                     (uint64_t)cfg->bridge_age_s * 1000000000ull,
+                                     cfg->bridge_vlan) : NULL;
+        pl->bridge = bridge;
+        return bridge ? 0 : -PM_ENOMEM;
+    }
+    if (cfg->mode == CONFIG_MODE_ROUTER)
+        return setup_router(cfg);
+    return 0;
 }
 
 int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
@@ -124,28 +210,16 @@ int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
             pkt_pool->nb_bufs, PKTBUF_STRIDE, PKTBUF_HEADROOM, PKTBUF_DATA_ROOM,
             (unsigned long long)slots, PKTBUF_STRIDE, (unsigned long long)ws >> 10,
             llc_bytes >> 10);
-    plan_forwarding(cfg);
+    rc = setup_mode(cfg);
+    if (rc < 0) {
+        kprintf("ports: tables for the mode could not be set up (error %d)\n", rc);
+        return rc;
+    }
+    describe_ports(cfg);
+    if (acl->nb_rules > 0 || acl->default_action == ACL_DENY)
+        kprintf("acl: %u rules, default %s\n", acl->nb_rules,
+                acl->default_action == ACL_DENY ? "deny" : "allow");
     return nb_ports;
-}
-
-static void forward_burst(struct port_state *in, struct pktbuf **pkts, uint16_t n)
-{
-    if (in->out_port == FWD_NO_PORT) {
-        in->no_output_drops += n;
-        pktbuf_free_bulk(pkts, n);
-        return;
-    }
-    struct port_state *out = &ports[in->out_port];
-    for (uint16_t i = 0; i < n; i++) {
-        uint8_t *frame = pktbuf_data(pkts[i]);
-        if (fwd_mode == CONFIG_MODE_REFLECT)
-            fwd_rewrite_reflect(frame);
-        else
-            fwd_rewrite_l2fwd(frame, out->dev->mac, out->peer_mac);
-    }
-    uint16_t sent = netdev_tx_burst(out->dev, pkts, n);
-    if (sent < n)
-        pktbuf_free_bulk(pkts + sent, n - sent);
 }
 
 unsigned ports_poll(void)
@@ -156,10 +230,23 @@ unsigned ports_poll(void)
         uint16_t n = netdev_rx_burst(ports[p].dev, pkts, PORTS_BURST);
         if (n == 0)
             continue;
-        forward_burst(&ports[p], pkts, n);
+        pipeline_run(pl, p, pkts, n, clock_ns());
+        pipeline_flush(pl);
         total += n;
     }
     return total;
+}
+
+void ports_housekeeping(uint64_t now_ns)
+{
+    if (router != NULL) {
+        router_tick(router, now_ns);
+        pipeline_flush(pl);           /* ARP retries it sent, drops it made */
+    }
+    if (bridge != NULL && now_ns >= next_bridge_age_ns) {
+        bridge_age(bridge, now_ns);
+        next_bridge_age_ns = now_ns + BRIDGE_AGE_EVERY_NS;
+    }
 }
 
 static bool stats_changed(const struct netdev_stats *a, const struct netdev_stats *b)
@@ -177,7 +264,7 @@ static void print_port_counters(uint16_t p)
             (unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
             (unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
             (unsigned long long)s->rx_missed, (unsigned long long)s->rx_nobuf,
-            (unsigned long long)s->tx_full, (unsigned long long)ports[p].no_output_drops,
+            (unsigned long long)s->tx_full, (unsigned long long)pl->drops[DROP_NO_OUTPUT],
             (unsigned long long)s->link_changes);
     if (is_virtio(ports[p].dev)) {
         struct virtio_net_xstats x;
@@ -217,10 +304,26 @@ void ports_tick(uint64_t interval_ns)
     }
 }
 
+static void print_drops(void)
+{
+    kprintf("drops:");
+    unsigned shown = 0;
+    for (int r = 1; r < DROP__COUNT; r++) {
+        if (pl->drops[r] == 0)
+            continue;
+        kprintf(" %s %llu", drop_reason_name((enum drop_reason)r),
+                (unsigned long long)pl->drops[r]);
+        shown++;
+    }
+    kprintf(shown ? "\n" : " none\n");
+}
+
 void ports_print_stats(void)
 {
     for (uint16_t p = 0; p < nb_ports; p++)
         print_port_counters(p);
+    if (pl)
+        print_drops();
     if (pkt_pool)
         kprintf("pool: %u of %u buffers in use\n", pool_in_use(pkt_pool), pkt_pool->nb_bufs);
 }
@@ -231,9 +334,44 @@ void ports_stop(void)
         ports[p].dev->ops->stop(ports[p].dev);
     for (uint16_t p = 0; p < nb_ports; p++)
         print_port_counters(p);
+    if (pl)
+        print_drops();
     if (pkt_pool == NULL)
         return;
     uint32_t in_use = pool_in_use(pkt_pool);
     kprintf("pool: in_use %u after stop, baseline %u: %s\n", in_use, pool_baseline_in_use,
             in_use == pool_baseline_in_use ? "every buffer returned" : "BUFFERS MISSING");
+}
+
+void ports_print_routes(void)
+{
+    if (router == NULL) {
+        kprintf("routes: not in router mode\n");
+        return;
+    }
+    router_print_routes(router, kprintf);
+}
+
+void ports_print_arp(void)
+{
+    if (router == NULL) {
+        kprintf("arp: not in router mode\n");
+        return;
+    }
+    router_print_arp(router, clock_ns(), kprintf);
+}
+
+void ports_print_acl(void)
+{
+    if (acl)
+        acl_print(acl, kprintf);
+}
+
+void ports_print_macs(void)
+{
+    if (bridge == NULL) {
+        kprintf("macs: not in bridge mode\n");
+        return;
+    }
+    bridge_print(bridge, clock_ns(), kprintf);
 }

@@ -29,5 +29,11 @@ void ports_tick(uint64_t interval_ns);
  * pool's in_use against its baseline. */
 void ports_stop(void);
 void ports_print_stats(void);
+/* Timers of the mode: ARP retries and expiry, bridge ageing. Every ~10 ms. */
+void ports_housekeeping(uint64_t now_ns);
+void ports_print_routes(void);
+void ports_print_arp(void);
+void ports_print_acl(void);
+void ports_print_macs(void);
 
 #endif

@@ -25,20 +25,14 @@
 #include "net/config.h"
 #include "net/errno.h"
 #include "net/fmt.h"
+#include "net/inet.h"
+#include "net/token.h"
 
 /* Tokens kept per line (the directive and its values); a line may hold
  * more, which are counted so "expects 1 value, got 20" can say so. */
-#define CONFIG_MAX_TOKENS 16
+#define CONFIG_MAX_TOKENS 24
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A token is a slice of the caller's text, not NUL-terminated: print it with
- * "%.*s", TOKEN_ARGS(tok). */
-struct config_token {
-    const char *s;
-    size_t len;
-};
-#define TOKEN_ARGS(t) (int)(t)->len, (t)->s
 
 struct config_line {
     struct config_token tokens[CONFIG_MAX_TOKENS];
@@ -83,11 +77,13 @@ void config_defaults(struct config *cfg)
         .rx_ring = 512,
         .tx_ring = 512,
         .virtio_event_idx = true,
+        .bridge_age_s = 300,
         .arena_mb = 64,
         .stats_interval_ms = 1000,
         .selftest_fault = SELFTEST_FAULT_NONE,
         .selftest_wait_ms = 0,
     };
+    acl_init(&cfg->acl);
 }
 
 /* Writes "config:LINE: " and the message into the caller's buffer; returns
@@ -108,17 +104,6 @@ static int parse_error(struct config_parser *p, int ret, const char *fmt, ...)
     fmt_vsnprintf(p->err + n, p->err_size - (size_t)n, fmt, ap);
     va_end(ap);
     return ret;
-}
-
-static bool token_is(const struct config_token *tok, const char *word)
-{
-    size_t i = 0;
-
-    for (; i < tok->len; i++) {
-        if (word[i] != tok->s[i])
-            return false;   /* also stops at word's NUL */
-    }
-    return word[i] == '\0';
 }
 
 static bool is_number(const struct config_token *tok)
@@ -234,6 +219,8 @@ static int handle_mode(struct config_parser *p,
     static const struct config_keyword modes[] = {
         { "l2fwd",   CONFIG_MODE_L2FWD },
         { "reflect", CONFIG_MODE_REFLECT },
+        { "bridge",  CONFIG_MODE_BRIDGE },
+        { "router",  CONFIG_MODE_ROUTER },
     };
     int mode = CONFIG_MODE_L2FWD;
     int ret = parse_keyword(p, &values[0], modes, ARRAY_SIZE(modes), &mode);
@@ -242,6 +229,7 @@ static int handle_mode(struct config_parser *p,
     if (ret < 0)
         return ret;
     p->cfg->mode = (enum config_mode)mode;
+    p->cfg->mode_line = p->line_no;
     return 0;
 }
 
@@ -304,14 +292,56 @@ bad:
                        p->directive->name, TOKEN_ARGS(tok));
 }
 
-/* port N peer-mac MAC. Later issues add other per-port settings as more
- * keywords after N (ip, role). */
+static int port_peer_mac(struct config_parser *p, struct config_port *port, unsigned n,
+                         const struct config_token *mac)
+{
+    if (port->has_peer_mac)
+        return parse_error(p, -PM_EEXIST, "port %u peer-mac given twice", n);
+    int ret = parse_mac(p, mac, port->peer_mac);
+    if (ret == 0)
+        port->has_peer_mac = true;
+    return ret;
+}
+
+/* An interface address: host bits are the point, but the network and
+ * broadcast addresses of the subnet are not usable as one (RFC 1812 4.2.3.1)
+ * except on /31 and /32. */
+static int port_ip(struct config_parser *p, struct config_port *port, unsigned n,
+                   const struct config_token *tok)
+{
+    uint32_t addr;
+    uint8_t len;
+
+    if (port->has_ip)
+        return parse_error(p, -PM_EEXIST, "port %u ip given twice (first on line %u)", n,
+                           (unsigned)port->ip_line);
+    if (!inet_parse_prefix4(tok, &addr, &len, true))
+        return parse_error(p, -PM_EINVAL, "port %u ip: '%.*s' is not A.B.C.D/LEN", n,
+                           TOKEN_ARGS(tok));
+    if (len == 0 || len == 32)
+        return parse_error(p, -PM_EINVAL,
+                           "port %u ip: '%.*s': prefix length must be 1..31 (it is a network)",
+                           n, TOKEN_ARGS(tok));
+    uint32_t host = addr & ~inet_mask4(len);
+    if (len < 31 && (host == 0 || host == ~inet_mask4(len)))
+        return parse_error(p, -PM_EINVAL,
+                           "port %u ip: '%.*s' is the network or broadcast address", n,
+                           TOKEN_ARGS(tok));
+    port->has_ip = true;
+    port->ip = addr;
+    port->ip_len = len;
+    port->ip_line = p->line_no;
+    return 0;
+}
+
+/* port N peer-mac MAC | port N ip A.B.C.D/LEN */
 static int handle_port(struct config_parser *p,
                        const struct config_token *values, size_t nb_values)
 {
-    enum { PORT_PEER_MAC };
+    enum { PORT_PEER_MAC, PORT_IP };
     static const struct config_keyword settings[] = {
         { "peer-mac", PORT_PEER_MAC },
+        { "ip",       PORT_IP },
     };
     uint32_t n = 0;
     int setting = 0;
@@ -325,25 +355,111 @@ static int handle_port(struct config_parser *p,
         return parse_error(p, -PM_EINVAL, "port %u %.*s: expects 1 value, got %zu",
                            (unsigned)n, TOKEN_ARGS(&values[1]), nb_values - 2);
     struct config_port *port = &p->cfg->ports[n];
-    if (port->has_peer_mac)
-        return parse_error(p, -PM_EEXIST, "port %u peer-mac given twice", (unsigned)n);
-    ret = parse_mac(p, &values[2], port->peer_mac);
+    if (setting == PORT_PEER_MAC)
+        return port_peer_mac(p, port, (unsigned)n, &values[2]);
+    return port_ip(p, port, (unsigned)n, &values[2]);
+}
+
+/* route PREFIX/LEN via GW | route default via GW */
+static int handle_route(struct config_parser *p,
+                        const struct config_token *values, size_t nb_values)
+{
+    struct config_route r = { .line = p->line_no };
+
+    (void)nb_values;
+    if (p->cfg->nb_routes == CONFIG_MAX_ROUTES)
+        return parse_error(p, -PM_ENOSPC, "route: too many routes (max %u)",
+                           CONFIG_MAX_ROUTES);
+    if (token_is(&values[0], "default")) {
+        r.prefix = 0;
+        r.len = 0;
+    } else if (!inet_parse_prefix4(&values[0], &r.prefix, &r.len, false)) {
+        return parse_error(p, -PM_EINVAL,
+                           "route: '%.*s' is not a prefix A.B.C.D/LEN with no host bits set",
+                           TOKEN_ARGS(&values[0]));
+    }
+    if (!token_is(&values[1], "via"))
+        return parse_error(p, -PM_EINVAL, "route: expected 'via', got '%.*s'",
+                           TOKEN_ARGS(&values[1]));
+    if (!inet_parse_ipv4(&values[2], &r.gw))
+        return parse_error(p, -PM_EINVAL, "route: next hop '%.*s' is not an IPv4 address",
+                           TOKEN_ARGS(&values[2]));
+    for (uint32_t i = 0; i < p->cfg->nb_routes; i++) {
+        const struct config_route *o = &p->cfg->routes[i];
+        if (o->prefix == r.prefix && o->len == r.len)
+            return parse_error(p, -PM_EEXIST, "route: %.*s given twice (first on line %u)",
+                               TOKEN_ARGS(&values[0]), (unsigned)o->line);
+    }
+    p->cfg->routes[p->cfg->nb_routes++] = r;
+    return 0;
+}
+
+/* neighbor IP MAC */
+static int handle_neighbor(struct config_parser *p,
+                           const struct config_token *values, size_t nb_values)
+{
+    struct config_neighbor nb = { .line = p->line_no };
+
+    (void)nb_values;
+    if (p->cfg->nb_neighbors == CONFIG_MAX_NEIGHBORS)
+        return parse_error(p, -PM_ENOSPC, "neighbor: too many entries (max %u)",
+                           CONFIG_MAX_NEIGHBORS);
+    if (!inet_parse_ipv4(&values[0], &nb.ip))
+        return parse_error(p, -PM_EINVAL, "neighbor: '%.*s' is not an IPv4 address",
+                           TOKEN_ARGS(&values[0]));
+    int ret = parse_mac(p, &values[1], nb.mac);
+    if (ret < 0)
+        return ret;
+    for (uint32_t i = 0; i < p->cfg->nb_neighbors; i++)
+        if (p->cfg->neighbors[i].ip == nb.ip)
+            return parse_error(p, -PM_EEXIST, "neighbor: %.*s given twice (first on line %u)",
+                               TOKEN_ARGS(&values[0]), (unsigned)p->cfg->neighbors[i].line);
+    p->cfg->neighbors[p->cfg->nb_neighbors++] = nb;
+    return 0;
+}
+
+static int handle_bridge_age_s(struct config_parser *p,
+                               const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_u32(p, &values[0], 1, 86400, &p->cfg->bridge_age_s);
+}
+
+static int parse_on_off(struct config_parser *p, const struct config_token *tok, bool *out)
+{
+    static const struct config_keyword on_off[] = { { "on", 1 }, { "off", 0 } };
+    int on = 1;
+    int ret = parse_keyword(p, tok, on_off, ARRAY_SIZE(on_off), &on);
+
     if (ret == 0)
-        port->has_peer_mac = true;
+        *out = on != 0;
     return ret;
+}
+
+static int handle_bridge_vlan(struct config_parser *p,
+                              const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_on_off(p, &values[0], &p->cfg->bridge_vlan);
+}
+
+/* acl ...: the grammar lives in acl.c; its message gets our prefix. */
+static int handle_acl(struct config_parser *p,
+                      const struct config_token *values, size_t nb_values)
+{
+    char why[160];
+    int ret = acl_parse(&p->cfg->acl, values, nb_values, p->line_no, why, sizeof(why));
+
+    if (ret < 0)
+        return parse_error(p, ret, "acl: %s", why);
+    return 0;
 }
 
 static int handle_virtio_event_idx(struct config_parser *p,
                                    const struct config_token *values, size_t nb_values)
 {
-    static const struct config_keyword on_off[] = { { "on", 1 }, { "off", 0 } };
-    int on = 1;
-    int ret = parse_keyword(p, &values[0], on_off, ARRAY_SIZE(on_off), &on);
-
     (void)nb_values;
-    if (ret == 0)
-        p->cfg->virtio_event_idx = on != 0;
-    return ret;
+    return parse_on_off(p, &values[0], &p->cfg->virtio_event_idx);
 }
 
 /* Every directive. Keep in step with DESIGN.md "Config directives". */
@@ -354,6 +470,11 @@ static const struct config_directive config_directives[] = {
     { "tx-ring",             1,  1, false, handle_tx_ring },
     { "port",                2,  8, true,  handle_port },
     { "virtio-event-idx",    1,  1, false, handle_virtio_event_idx },
+    { "route",               3,  3, true,  handle_route },
+    { "neighbor",            2,  2, true,  handle_neighbor },
+    { "bridge-age-s",        1,  1, false, handle_bridge_age_s },
+    { "bridge-vlan",         1,  1, false, handle_bridge_vlan },
+    { "acl",                 1, 23, true,  handle_acl },
     { "arena-mb",            1,  1, false, handle_arena_mb },
     { "stats-interval-ms",   1,  1, false, handle_stats_interval_ms },
     /* test-only */
@@ -491,6 +612,89 @@ static size_t find_line_end(const char *text, size_t len, size_t start)
     return i;
 }
 
+/* --- checks across lines, after the whole file is read ------------------ */
+
+static bool nets_overlap(uint32_t a, uint8_t alen, uint32_t b, uint8_t blen)
+{
+    uint32_t mask = inet_mask4(alen < blen ? alen : blen);
+    return (a & mask) == (b & mask);
+}
+
+/* The port whose connected network holds addr, or -1. */
+static int connected_port(const struct config *cfg, uint32_t addr)
+{
+    for (int i = 0; i < CONFIG_MAX_PORTS; i++) {
+        const struct config_port *pt = &cfg->ports[i];
+        if (pt->has_ip && ((addr ^ pt->ip) & inet_mask4(pt->ip_len)) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static int check_port_networks(struct config_parser *p)
+{
+    const struct config *cfg = p->cfg;
+    for (int j = 0; j < CONFIG_MAX_PORTS; j++) {
+        const struct config_port *b = &cfg->ports[j];
+        for (int i = 0; b->has_ip && i < j; i++) {
+            const struct config_port *a = &cfg->ports[i];
+            if (!a->has_ip || !nets_overlap(a->ip, a->ip_len, b->ip, b->ip_len))
+                continue;
+            char abuf[16];
+            p->line_no = b->ip_line > a->ip_line ? b->ip_line : a->ip_line;
+            return parse_error(p, -PM_EINVAL,
+                               "port %d ip overlaps port %d's network %s/%u (line %u)", j, i,
+                               inet_fmt_ipv4(a->ip & inet_mask4(a->ip_len), abuf),
+                               (unsigned)a->ip_len, (unsigned)a->ip_line);
+        }
+    }
+    return 0;
+}
+
+static int check_next_hops(struct config_parser *p)
+{
+    const struct config *cfg = p->cfg;
+    char buf[16];
+    for (uint32_t i = 0; i < cfg->nb_routes; i++) {
+        if (connected_port(cfg, cfg->routes[i].gw) >= 0)
+            continue;
+        p->line_no = cfg->routes[i].line;
+        return parse_error(p, -PM_EINVAL,
+                           "route: next hop %s is not on any connected network (port N ip)",
+                           inet_fmt_ipv4(cfg->routes[i].gw, buf));
+    }
+    for (uint32_t i = 0; i < cfg->nb_neighbors; i++) {
+        if (connected_port(cfg, cfg->neighbors[i].ip) >= 0)
+            continue;
+        p->line_no = cfg->neighbors[i].line;
+        return parse_error(p, -PM_EINVAL,
+                           "neighbor: %s is not on any connected network (port N ip)",
+                           inet_fmt_ipv4(cfg->neighbors[i].ip, buf));
+    }
+    return 0;
+}
+
+static int check_mode(struct config_parser *p)
+{
+    if (p->cfg->mode != CONFIG_MODE_ROUTER)
+        return 0;
+    for (int i = 0; i < CONFIG_MAX_PORTS; i++)
+        if (p->cfg->ports[i].has_ip)
+            return 0;
+    p->line_no = p->cfg->mode_line;
+    return parse_error(p, -PM_EINVAL, "mode router needs at least one 'port N ip A.B.C.D/LEN'");
+}
+
+static int config_check(struct config_parser *p)
+{
+    int ret = check_port_networks(p);
+    if (ret == 0)
+        ret = check_next_hops(p);
+    if (ret == 0)
+        ret = check_mode(p);
+    return ret;
+}
+
 int config_parse(struct config *cfg, const char *text, size_t len,
                  char *err, size_t err_size)
 {
@@ -510,5 +714,5 @@ int config_parse(struct config *cfg, const char *text, size_t len,
             return ret;
         pos = end + 1;
     }
-    return 0;
+    return config_check(&p);
 }

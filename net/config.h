@@ -41,27 +41,58 @@ enum selftest_fault {
     SELFTEST_FAULT_PANIC,   /* call panic() */
 };
 
-#define CONFIG_MAX_PORTS 8
+#include "net/acl.h"
+
+#define CONFIG_MAX_PORTS     8
+#define CONFIG_MAX_ROUTES    1024
+#define CONFIG_MAX_NEIGHBORS 256
 
 /* What the pipeline does with a received frame (DESIGN.md, Modes). */
 enum config_mode {
     CONFIG_MODE_L2FWD,      /* port pairs 0<->1, 2<->3: out the pair, MACs rewritten */
     CONFIG_MODE_REFLECT,    /* back out the input port, MACs swapped */
+    CONFIG_MODE_BRIDGE,     /* transparent learning switch */
+    CONFIG_MODE_ROUTER,     /* IPv4 router with ARP and ICMP */
 };
 
 struct config_port {
     bool has_peer_mac;      /* port N peer-mac MAC */
     uint8_t peer_mac[6];    /* l2fwd: destination MAC of frames leaving port N */
+    bool has_ip;            /* port N ip A.B.C.D/LEN */
+    uint32_t ip;            /* router: our address on port N, host order */
+    uint8_t ip_len;         /* and its prefix length: the connected network */
+    uint32_t ip_line;
+};
+
+struct config_route {       /* route PREFIX/LEN via GW | route default via GW */
+    uint32_t prefix;        /* host order */
+    uint8_t len;
+    uint32_t gw;
+    uint32_t line;
+};
+
+struct config_neighbor {    /* neighbor IP MAC: a static ARP entry */
+    uint32_t ip;
+    uint8_t mac[6];
+    uint32_t line;
 };
 
 struct config {
-    enum config_mode mode;      /* mode l2fwd|reflect: default l2fwd */
+    enum config_mode mode;      /* mode l2fwd|reflect|bridge|router: default l2fwd */
+    uint32_t mode_line;
     uint32_t rx_ring;           /* rx-ring N: descriptors per RX ring, power of two
                                    64..4096, default 512 */
     uint32_t tx_ring;           /* tx-ring N: same for TX */
     struct config_port ports[CONFIG_MAX_PORTS];  /* port N ...: 0..7 */
     bool virtio_event_idx;      /* virtio-event-idx on|off: negotiate
                                    VIRTIO_F_RING_EVENT_IDX, default on */
+    uint32_t bridge_age_s;      /* bridge-age-s N: MAC table ageing, default 300 */
+    bool bridge_vlan;           /* bridge-vlan on|off: learn per VLAN, default off */
+    struct config_route routes[CONFIG_MAX_ROUTES];
+    uint32_t nb_routes;
+    struct config_neighbor neighbors[CONFIG_MAX_NEIGHBORS];
+    uint32_t nb_neighbors;
+    struct acl acl;             /* acl ... lines, in order */
     uint32_t arena_mb;          /* arena-mb N: packet arena MiB, default 64;
                                    8..4096 and even (2 MiB pages) */
     uint32_t stats_interval_ms; /* stats-interval-ms N: default 1000;

@@ -5,6 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential      # gcc, make, binutils (ld, objcopy)
+  clang                # libFuzzer targets
+  libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang
   gnu-efi              # UEFI headers, crt0, linker script, libefi
   ovmf                 # UEFI firmware for QEMU
   qemu-system-x86      # the machine the image boots on
@@ -14,6 +16,7 @@ PACKAGES=(
   tshark               # checks what goes on the wire
   tcpdump
   iproute2             # network namespaces and taps for tests
+  iputils-ping         # ping from Linux peers in the router/bridge tests
 )
 
 missing=()

@@ -45,14 +45,17 @@ def free_udp_port():
 
 
 class Nic:
-    """A NIC on the guest's PCI bus, wired to a pair of UDP ports on loopback:
-    QEMU listens on guest_port; frames the guest sends go to host_port."""
+    """A NIC on the guest's PCI bus. By default wired to a pair of UDP ports
+    on loopback: QEMU listens on guest_port; frames the guest sends go to
+    host_port. With tap=IFNAME it is wired to that (existing) tap device
+    instead, for a real Linux peer (tests/qemu/netns.py)."""
 
-    def __init__(self, model, index):
+    def __init__(self, model, index, tap=None):
         if model not in NIC_MODELS:
             raise ValueError(f"unknown NIC model {model!r}; choose from {', '.join(NIC_MODELS)}")
         self.model = model
         self.index = index
+        self.tap = tap
         self.guest_port = free_udp_port()
         self.host_port = free_udp_port()
         # Ports are numbered in PCI address order (DESIGN.md): pin slots.
@@ -61,6 +64,10 @@ class Nic:
 
     def args(self):
         nd = f"n{self.index}"
+        dev = f"{NIC_MODELS[self.model]},netdev={nd},mac={self.mac},addr=0x{self.pci_addr:x},romfile="
+        if self.tap:
+            return ["-netdev", f"tap,id={nd},ifname={self.tap},script=no,downscript=no",
+                    "-device", dev]
         return [
             "-netdev",
             f"dgram,id={nd},local.type=inet,local.host=127.0.0.1,local.port={self.guest_port},"
@@ -75,11 +82,13 @@ class Machine:
     timestamps; COM2 goes to a unix socket when control=True."""
 
     def __init__(self, image, conf_text=None, nics=("e1000", "virtio"), control=False,
-                 extra_args=(), workdir=None, memory="512M", cpu=None, big_rcvbuf=False):
+                 extra_args=(), workdir=None, memory="512M", cpu=None, big_rcvbuf=False,
+                 taps=()):
         self.image = image
         self.workdir = workdir or tempfile.mkdtemp(prefix="pktmetal-")
         self.esp = os.path.join(self.workdir, "esp")
-        self.nics = [Nic(m, i) for i, m in enumerate(nics)]
+        taps = list(taps) + [None] * (len(nics) - len(taps))
+        self.nics = [Nic(m, i, tap=t) for i, (m, t) in enumerate(zip(nics, taps))]
         self.control_path = os.path.join(self.workdir, "com2.sock") if control else None
         self.memory = memory
         self.cpu = cpu

@@ -37,6 +37,22 @@ rm -f "$tools_log"
 tools_pass=${tools_pass:-0}; tools_fail=${tools_fail:-1}
 [ "$tools_rc" -ne 0 ] && [ "$tools_fail" -eq 0 ] && tools_fail=1
 
+echo "== fuzzing (libFuzzer, ${FUZZ_TEST_SECONDS:-20} s per target) =="
+fuzz_pass=0; fuzz_fail=0
+for target in pipeline config; do
+  corpus=$(mktemp -d)
+  cp tests/fuzz/corpus/$target/* "$corpus"/
+  if build/fuzz/fuzz_$target -max_total_time=${FUZZ_TEST_SECONDS:-20} -print_final_stats=0 \
+       "$corpus" > build/fuzz/$target.log 2>&1; then
+    fuzz_pass=$((fuzz_pass + 1))
+    echo "fuzz_$target: $(grep -a -o 'Done [0-9]* runs' build/fuzz/$target.log | tail -1), no crash"
+  else
+    fuzz_fail=$((fuzz_fail + 1))
+    echo "fuzz_$target: FAILED"; tail -40 build/fuzz/$target.log
+  fi
+  rm -rf "$corpus"
+done
+
 echo "== QEMU tests =="
 qemu_log=$(mktemp)
 python3 tests/qemu/run.py 2>&1 | tee "$qemu_log"
@@ -47,11 +63,12 @@ rm -f "$qemu_log"
 qemu_pass=${qemu_pass:-0}; qemu_fail=${qemu_fail:-1}
 [ "$qemu_rc" -ne 0 ] && [ "$qemu_fail" -eq 0 ] && qemu_fail=1
 
-total_pass=$((unit_pass + tools_pass + qemu_pass))
-total_fail=$((unit_fail + tools_fail + qemu_fail))
+total_pass=$((unit_pass + tools_pass + fuzz_pass + qemu_pass))
+total_fail=$((unit_fail + tools_fail + fuzz_fail + qemu_fail))
 echo
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "tools: $tools_pass passed, $tools_fail failed"
+echo "fuzz: $fuzz_pass passed, $fuzz_fail failed"
 echo "qemu: $qemu_pass passed, $qemu_fail failed"
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

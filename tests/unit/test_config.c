@@ -14,7 +14,7 @@
 #include "net/errno.h"
 
 static struct config cfg;
-static char err[160];
+static char err[256];
 
 /* Parses len bytes on top of the defaults, as the image does. */
 static int parse_bytes(const char *text, size_t len)
@@ -422,7 +422,7 @@ Test(config, mode_accepts_l2fwd_and_reflect)
 
 Test(config, mode_rejects_unknown_word_naming_the_choices)
 {
-    expect_error("\nmode hub\n", -PM_EINVAL, "config:2: mode: 'hub' is not one of l2fwd|reflect");
+    expect_error("\nmode hub\n", -PM_EINVAL, "config:2: mode: 'hub' is not one of l2fwd|reflect|bridge|router");
 }
 
 Test(config, ring_sizes_accept_powers_of_two_in_range)
@@ -459,7 +459,7 @@ Test(config, port_errors_name_the_problem)
     expect_error("port 8 peer-mac 02:00:00:00:00:01\n", -PM_ERANGE,
                  "config:1: port: 8 out of range 0..7");
     expect_error("port 0 colour blue\n", -PM_EINVAL,
-                 "config:1: port: 'colour' is not one of peer-mac");
+                 "config:1: port: 'colour' is not one of peer-mac|ip");
     expect_error("port 0 peer-mac 02:00:00:00:00\n", -PM_EINVAL,
                  "config:1: port: '02:00:00:00:00' is not a MAC address (xx:xx:xx:xx:xx:xx)");
     expect_error("port 0 peer-mac 02-00-00-00-00-01\n", -PM_EINVAL,
@@ -480,4 +480,112 @@ Test(config, virtio_event_idx_is_on_by_default_and_switchable)
     cr_assert(!cfg.virtio_event_idx);
     expect_error("virtio-event-idx maybe\n", -PM_EINVAL,
                  "config:1: virtio-event-idx: 'maybe' is not one of on|off");
+}
+
+/* --- processing directives: modes, port ip, route, neighbor, bridge, acl --- */
+
+Test(config, mode_accepts_bridge_and_router)
+{
+    expect_ok("mode bridge\n");
+    cr_assert_eq(cfg.mode, CONFIG_MODE_BRIDGE);
+    expect_ok("port 0 ip 10.0.0.1/24\nmode router\n");
+    cr_assert_eq(cfg.mode, CONFIG_MODE_ROUTER);
+}
+
+Test(config, router_mode_without_any_port_address_is_refused_at_the_mode_line)
+{
+    expect_error("# r\nmode router\n", -PM_EINVAL,
+                 "config:2: mode router needs at least one 'port N ip A.B.C.D/LEN'");
+}
+
+Test(config, port_ip_keeps_address_and_prefix_length)
+{
+    expect_ok("port 1 ip 192.168.7.254/23\n");
+    cr_assert(cfg.ports[1].has_ip);
+    cr_assert_eq(cfg.ports[1].ip, 0xc0a807feu);
+    cr_assert_eq(cfg.ports[1].ip_len, 23);
+    cr_assert_eq(cfg.ports[1].ip_line, 1);
+}
+
+Test(config, port_ip_errors_name_the_problem)
+{
+    expect_error("port 0 ip 10.0.0.1\n", -PM_EINVAL,
+                 "config:1: port 0 ip: '10.0.0.1' is not A.B.C.D/LEN");
+    expect_error("port 0 ip 10.0.0.0/24\n", -PM_EINVAL,
+                 "config:1: port 0 ip: '10.0.0.0/24' is the network or broadcast address");
+    expect_error("port 0 ip 10.0.0.255/24\n", -PM_EINVAL,
+                 "config:1: port 0 ip: '10.0.0.255/24' is the network or broadcast address");
+    expect_error("port 0 ip 10.0.0.1/32\n", -PM_EINVAL,
+                 "config:1: port 0 ip: '10.0.0.1/32': prefix length must be 1..31 (it is a network)");
+    expect_error("port 0 ip 10.0.0.1/24\nport 0 ip 10.0.1.1/24\n", -PM_EEXIST,
+                 "config:2: port 0 ip given twice (first on line 1)");
+}
+
+Test(config, overlapping_port_networks_are_refused_with_both_lines)
+{
+    expect_error("port 0 ip 10.0.0.1/16\n\nport 1 ip 10.0.200.1/24\n", -PM_EINVAL,
+                 "config:3: port 1 ip overlaps port 0's network 10.0.0.0/16 (line 1)");
+}
+
+Test(config, routes_and_default_route_are_kept_in_order)
+{
+    expect_ok("port 0 ip 10.0.0.1/24\nroute 172.16.0.0/12 via 10.0.0.2\nroute default via 10.0.0.3\n");
+    cr_assert_eq(cfg.nb_routes, 2);
+    cr_assert_eq(cfg.routes[0].prefix, 0xac100000u);
+    cr_assert_eq(cfg.routes[0].len, 12);
+    cr_assert_eq(cfg.routes[0].gw, 0x0a000002u);
+    cr_assert_eq(cfg.routes[1].len, 0);
+    cr_assert_eq(cfg.routes[1].line, 3);
+}
+
+Test(config, route_errors_name_the_problem)
+{
+    expect_error("route 10.1.0.1/16 via 10.0.0.2\n", -PM_EINVAL,
+                 "config:1: route: '10.1.0.1/16' is not a prefix A.B.C.D/LEN with no host bits set");
+    expect_error("route 10.1.0.0/16 through 10.0.0.2\n", -PM_EINVAL,
+                 "config:1: route: expected 'via', got 'through'");
+    expect_error("route 10.1.0.0/16 via ten\n", -PM_EINVAL,
+                 "config:1: route: next hop 'ten' is not an IPv4 address");
+    expect_error("port 0 ip 10.0.0.1/24\nroute 10.1.0.0/16 via 10.0.0.2\nroute 10.1.0.0/16 via 10.0.0.3\n",
+                 -PM_EEXIST, "config:3: route: 10.1.0.0/16 given twice (first on line 2)");
+}
+
+Test(config, next_hop_off_every_connected_network_is_refused_at_its_line)
+{
+    expect_error("port 0 ip 10.0.0.1/24\n\nroute default via 10.9.9.9\n", -PM_EINVAL,
+                 "config:3: route: next hop 10.9.9.9 is not on any connected network (port N ip)");
+}
+
+Test(config, static_neighbors_need_a_connected_network)
+{
+    expect_ok("port 0 ip 10.0.0.1/24\nneighbor 10.0.0.9 02:00:00:00:00:09\n");
+    cr_assert_eq(cfg.nb_neighbors, 1);
+    cr_assert_eq(cfg.neighbors[0].ip, 0x0a000009u);
+    expect_error("port 0 ip 10.0.0.1/24\nneighbor 10.0.1.9 02:00:00:00:00:09\n", -PM_EINVAL,
+                 "config:2: neighbor: 10.0.1.9 is not on any connected network (port N ip)");
+    expect_error("neighbor 10.0.0.9 02:00:00:00:09\n", -PM_EINVAL,
+                 "config:1: neighbor: '02:00:00:00:09' is not a MAC address (xx:xx:xx:xx:xx:xx)");
+}
+
+Test(config, bridge_settings)
+{
+    config_defaults(&cfg);
+    cr_assert_eq(cfg.bridge_age_s, 300);
+    cr_assert(!cfg.bridge_vlan);
+    expect_ok("bridge-age-s 30\nbridge-vlan on\n");
+    cr_assert_eq(cfg.bridge_age_s, 30);
+    cr_assert(cfg.bridge_vlan);
+    expect_error("bridge-age-s 0\n", -PM_ERANGE, "config:1: bridge-age-s: 0 out of range 1..86400");
+}
+
+Test(config, acl_lines_become_rules_in_order_and_errors_get_the_line)
+{
+    expect_ok("acl deny proto tcp dport 22\nacl allow src 10.0.0.0/8\nacl default deny\n");
+    cr_assert_eq(cfg.acl.nb_rules, 2);
+    cr_assert_eq(cfg.acl.rules[0].action, ACL_DENY);
+    cr_assert_eq(cfg.acl.rules[1].line, 2);
+    cr_assert_eq(cfg.acl.default_action, ACL_DENY);
+    int ret = parse("\nacl deny sport 22\n");
+    cr_assert_lt(ret, 0);
+    cr_assert(strncmp(err, "config:2: acl: ", 15) == 0, "got '%s'", err);
 }
