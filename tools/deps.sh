@@ -12,6 +12,7 @@ PACKAGES=(
   qemu-system-x86      # the machine the image boots on
   libcriterion-dev     # unit tests
   python3              # QEMU launcher and test driver
+  python3-matplotlib   # tools/pktstat --plot (Debian's /usr/bin/python3)
   libpcap-dev          # host tools (capture filters, pcap output)
   tshark               # checks what goes on the wire
   tcpdump
