@@ -2,7 +2,8 @@
 #
 #   make          build/pktmetal.efi (GNU-EFI, freestanding, baseline x86-64)
 #   make deps     install the Debian packages the project needs (idempotent)
-#   make run      boot the image in QEMU + OVMF, serial console on stdio
+#   make run      boot pktmetal as a router with live traffic, stats, a summary (tools/demo)
+#   make console  boot the image with the serial console on this terminal
 #   make test     unit tests (host, ASan/UBSan) + QEMU tests; fails on any failure
 #   make unit     unit tests only
 #   make clean
@@ -45,9 +46,9 @@ UNIT_SRCS  := $(wildcard tests/unit/*.c)
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DPKTMETAL_HOST \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
-HOST_LIBS  := -lcriterion
+HOST_LIBS  := -lcriterion -lpcap
 
-.PHONY: all deps run test unit clean esp fuzz fuzz-build
+.PHONY: all deps run console test unit clean esp fuzz fuzz-build
 all: $(BUILD)/pktmetal.efi
 
 $(BUILD)/img/%.o: %.c
@@ -82,7 +83,10 @@ deps:
 esp: $(BUILD)/pktmetal.efi
 	@tools/mkesp.sh $(BUILD)/esp $(BUILD)/pktmetal.efi $(or $(CONF),pktmetal.conf)
 
-run: deps $(BUILD)/pktmetal.efi
+run: deps $(BUILD)/pktmetal.efi tools
+	@tools/demo --image $(BUILD)/pktmetal.efi $(ARGS)
+
+console: deps $(BUILD)/pktmetal.efi tools
 	@tools/pktmetal-qemu --image $(BUILD)/pktmetal.efi --conf $(or $(CONF),pktmetal.conf) $(ARGS)
 
 test: deps $(BUILD)/pktmetal.efi $(BUILD)/host/unit_tests tools fuzz-build
