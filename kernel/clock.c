@@ -115,6 +115,11 @@ uint64_t clock_ns_to_tsc(uint64_t ns)
     return sec * info.tsc_hz + rem * info.tsc_hz / 1000000000ull;
 }
 
+uint64_t clock_epoch_tsc(void)
+{
+    return tsc_epoch;
+}
+
 uint64_t clock_ns(void)
 {
     return clock_tsc_to_ns(cpu_rdtsc() - tsc_epoch);

@@ -23,6 +23,7 @@ struct clock_source_info {
 void clock_init(uint16_t pm_port, bool pm_32bit, uint64_t tsc_epoch);
 const struct clock_source_info *clock_info(void);
 uint64_t clock_ns(void);                        /* since tsc_epoch */
+uint64_t clock_epoch_tsc(void);                 /* the TSC value clock_ns() counts from */
 uint64_t clock_tsc_to_ns(uint64_t tsc_delta);
 uint64_t clock_ns_to_tsc(uint64_t ns);
 void clock_delay_ns(uint64_t ns);

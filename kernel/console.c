@@ -12,7 +12,8 @@
 
 #include "net/fmt.h"
 
-#define LINE_MAX_BYTES 256
+/* Long enough for a capture command carrying a 512-instruction filter. */
+#define LINE_MAX_BYTES 8448
 
 struct line_reader {
     struct serial_port *port;

@@ -44,6 +44,7 @@ static void cmd_routes(const char *args) { (void)args; ports_print_routes(); }
 static void cmd_arp(const char *args) { (void)args; ports_print_arp(); }
 static void cmd_acl(const char *args) { (void)args; ports_print_acl(); }
 static void cmd_macs(const char *args) { (void)args; ports_print_macs(); }
+static void cmd_capture(const char *args) { ports_capture_command(args); }
 
 static const struct console_cmd kernel_cmds[] = {
     { "pci",  "list PCI devices and their BARs", cmd_pci },
@@ -53,6 +54,7 @@ static const struct console_cmd kernel_cmds[] = {
     { "arp",  "router: the neighbour (ARP) table", cmd_arp },
     { "acl",  "ACL rules with their hit counters", cmd_acl },
     { "macs", "bridge: the MAC table",            cmd_macs },
+    { "capture", "start|stop|status: live capture (tools/pktcap drives it)", cmd_capture },
     { "quit", "stop the ports, print final counters, power off", cmd_quit },
     { NULL, NULL, NULL },
 };
@@ -181,6 +183,33 @@ static void cmd_quit(const char *args)
     machine_shutdown();
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date: count whole 400-year
+ * eras (146097 days each) from 0000-03-01, then the day within the era,
+ * with March as the first month so the leap day falls at a year's end. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Wall-clock nanoseconds (UTC: QEMU's RTC) at the instant clock_ns() reads
+ * 0, from the GetTime() reading boot/ took and the TSC at that reading. The
+ * capture timestamps are this plus clock_ns() (DESIGN.md, Boot step 4). */
+static uint64_t wall_epoch_ns(const struct boot_info *bi)
+{
+    const struct boot_wallclock *w = &bi->wallclock;
+    if (!w->valid)
+        return 0;
+    int64_t days = days_from_civil(w->year, w->month, w->day);
+    uint64_t secs = (uint64_t)days * 86400ull + w->hour * 3600ull + w->minute * 60ull + w->second;
+    uint64_t wall_ns = secs * 1000000000ull + w->nanosecond;
+    return wall_ns - clock_tsc_to_ns(bi->tsc_at_wallclock - bi->tsc_at_entry);
+}
+
 /* Test-only directives (config.h): each exercises one failure path. */
 static volatile int selftest_depth_limit = 1 << 30;   /* far past any stack */
 
@@ -262,7 +291,8 @@ static void __attribute__((noreturn)) kernel_continue(void *arg)
     struct cpu_cache_info cache;
     cpu_cache_info(&cache);
     if (ports_init(&kbi->config, &pci_ops, pci_devs, nb_pci_devs,
-                   (void *)(uintptr_t)kbi->arena_phys, kbi->arena_bytes, cache.llc_bytes) < 0)
+                   (void *)(uintptr_t)kbi->arena_phys, kbi->arena_bytes, cache.llc_bytes,
+                   wall_epoch_ns(kbi)) < 0)
         fail(EXIT_PLATFORM, "a NIC could not be brought up");
     console_set_commands(kernel_cmds);
     uint64_t ready_ns = clock_ns();

@@ -13,15 +13,18 @@
 #include "drivers/virtio_net.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/dma.h"
 #include "kernel/mm.h"
 #include "net/bridge.h"
+#include "net/capture.h"
 #include "net/errno.h"
 #include "net/fwd.h"
 #include "net/lpm.h"
 #include "net/netdev.h"
 #include "net/pipeline.h"
 #include "net/pool.h"
+#include "net/ring.h"
 #include "net/router.h"
 
 #define BRIDGE_MAX_MACS 4096
@@ -32,8 +35,17 @@ struct port_state {
     struct netdev_stats last;    /* at the previous tick, for rates */
 };
 
+#define CAPTURE_QUEUE_SLOTS 512
+
 static struct port_state ports[PORTS_MAX];
-static uint16_t nb_ports;
+static uint16_t nb_ports;            /* bound NICs */
+static uint16_t nb_fwd_ports;        /* those that forward: all but the capture port */
+static struct netdev *capture_dev;
+static struct capture *cap;
+/* Loop accounting for the STATS line: polls, polls that found packets, and
+ * TSC cycles spent from rx_burst's return to the end of the TX flush. */
+static uint64_t nb_polls, nb_busy_polls, pipeline_cycles, pipeline_pkts;
+static uint64_t last_polls, last_busy, last_cycles, last_pkts;
 static struct pool *pkt_pool;
 static uint32_t pool_baseline_in_use;
 static struct pipeline *pl;
@@ -98,6 +110,10 @@ static void describe_ports(const struct config *cfg)
         print_mac(dev->mac);
         kprintf(", rings rx %u tx %u, link %s, ", dev->rx_ring_size, dev->tx_ring_size,
                 dev->link_up ? "up" : "down");
+        if (dev == capture_dev) {
+            kprintf("capture: carries captured frames out (pktcap)\n");
+            continue;
+        }
         uint16_t out = pl->ports[p].l2fwd_out;
         switch (cfg->mode) {
         case CONFIG_MODE_REFLECT:
@@ -151,7 +167,8 @@ static int setup_router(const struct config *cfg)
     if (router == NULL)
         return -PM_ENOMEM;
     int rc = 0;
-    for (uint16_t p = 0; rc == 0 && p < nb_ports; p++)
+    uint64_t t0 = clock_ns();
+    for (uint16_t p = 0; rc == 0 && p < nb_fwd_ports; p++)
         if (cfg->ports[p].has_ip)
             rc = router_add_port(router, p, cfg->ports[p].ip, cfg->ports[p].ip_len,
                                  ports[p].dev->mac);
@@ -160,6 +177,11 @@ static int setup_router(const struct config *cfg)
                               cfg->routes[i].gw);
     for (uint32_t i = 0; rc == 0 && i < cfg->nb_neighbors; i++)
         rc = router_add_neighbor(router, cfg->neighbors[i].ip, cfg->neighbors[i].mac);
+    struct lpm_stats ls;
+    lpm_get_stats(lpm, &ls);
+    kprintf("lpm: %u routes in %llu us, %llu KiB of %llu KiB used\n", ls.nb_routes,
+            (unsigned long long)(clock_ns() - t0) / 1000, (unsigned long long)ls.mem_used >> 10,
+            (unsigned long long)ls.mem_total >> 10);
     pl->router = router;
     return rc;
 }
@@ -167,13 +189,13 @@ static int setup_router(const struct config *cfg)
 static int setup_mode(const struct config *cfg)
 {
     struct netdev *devs[PORTS_MAX];
-    for (uint16_t p = 0; p < nb_ports; p++)
+    for (uint16_t p = 0; p < nb_fwd_ports; p++)
         devs[p] = ports[p].dev;
     pl = kmem_alloc(sizeof(*pl), 64);
     acl = kmem_alloc(sizeof(*acl), 64);
     if (pl == NULL || acl == NULL)
         return -PM_ENOMEM;
-    pipeline_init(pl, cfg, devs, nb_ports, pkt_pool);
+    pipeline_init(pl, cfg, devs, nb_fwd_ports, pkt_pool);
     *acl = cfg->acl;
     pl->acl = acl;
     if (cfg->mode == CONFIG_MODE_BRIDGE) {
@@ -190,9 +212,46 @@ static int setup_mode(const struct config *cfg)
     return 0;
 }
 
+/* `port N role capture` must name the last port, so forwarding ports keep
+ * their numbers 0..nb_fwd_ports-1. */
+static int setup_capture(const struct config *cfg, uint64_t epoch_ns)
+{
+    nb_fwd_ports = nb_ports;
+    for (uint16_t p = 0; p < CONFIG_MAX_PORTS; p++) {
+        if (!cfg->ports[p].is_capture)
+            continue;
+        if (p + 1 != nb_ports) {
+            kprintf("ports: port %u role capture must be the last port (there are %u)\n", p,
+                    nb_ports);
+            return -PM_EINVAL;
+        }
+        nb_fwd_ports = nb_ports - 1;
+        capture_dev = ports[p].dev;
+    }
+    cap = kmem_alloc(sizeof(*cap), 64);
+    void *ring_mem = kmem_alloc(ring_mem_bytes(CAPTURE_QUEUE_SLOTS), 64);
+    if (cap == NULL || ring_mem == NULL)
+        return -PM_ENOMEM;
+    static const uint8_t no_mac[6];
+    capture_init(cap, pkt_pool, ring_init(ring_mem, CAPTURE_QUEUE_SLOTS),
+                 capture_dev ? capture_dev->mac : no_mac, epoch_ns);
+    return 0;
+}
+
+void ports_capture_command(const char *args)
+{
+    char reply[256];
+    if (capture_dev == NULL) {
+        kprintf("capture: error no capture port (add 'port N role capture' for the last NIC)\n");
+        return;
+    }
+    capture_command(cap, args, nb_fwd_ports, reply, sizeof(reply));
+    kprintf("%s\n", reply);
+}
+
 int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
                const struct pci_dev *devs, int nb_devs, void *arena, uint64_t arena_bytes,
-               uint32_t llc_bytes)
+               uint32_t llc_bytes, uint64_t epoch_ns)
 {
     pkt_pool = pool_create(arena, dma_addr(arena), arena_bytes, 0);
     if (pkt_pool == NULL)
@@ -210,7 +269,11 @@ int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
             pkt_pool->nb_bufs, PKTBUF_STRIDE, PKTBUF_HEADROOM, PKTBUF_DATA_ROOM,
             (unsigned long long)slots, PKTBUF_STRIDE, (unsigned long long)ws >> 10,
             llc_bytes >> 10);
-    rc = setup_mode(cfg);
+    rc = setup_capture(cfg, epoch_ns);
+    if (rc == 0)
+        rc = setup_mode(cfg);
+    if (rc == 0 && capture_dev != NULL)
+        pl->capture = cap;
     if (rc < 0) {
         kprintf("ports: tables for the mode could not be set up (error %d)\n", rc);
         return rc;
@@ -222,18 +285,36 @@ int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
     return nb_ports;
 }
 
+/* The capture port forwards nothing; whatever arrives on it is freed. */
+static void drain_capture_port(void)
+{
+    struct pktbuf *pkts[PORTS_BURST];
+    uint16_t n = netdev_rx_burst(capture_dev, pkts, PORTS_BURST);
+    if (n > 0)
+        pktbuf_free_bulk(pkts, n);
+    capture_drain(cap, capture_dev);
+}
+
 unsigned ports_poll(void)
 {
     struct pktbuf *pkts[PORTS_BURST];
     unsigned total = 0;
-    for (uint16_t p = 0; p < nb_ports; p++) {
+    for (uint16_t p = 0; p < nb_fwd_ports; p++) {
         uint16_t n = netdev_rx_burst(ports[p].dev, pkts, PORTS_BURST);
         if (n == 0)
             continue;
-        pipeline_run(pl, p, pkts, n, clock_ns());
+        uint64_t t0 = cpu_rdtsc();
+        pipeline_run(pl, p, pkts, n, clock_tsc_to_ns(t0 - clock_epoch_tsc()));
         pipeline_flush(pl);
+        pipeline_cycles += cpu_rdtsc() - t0;
+        pipeline_pkts += n;
         total += n;
     }
+    nb_polls++;
+    if (total)
+        nb_busy_polls++;
+    if (capture_dev != NULL)
+        drain_capture_port();
     return total;
 }
 
@@ -277,10 +358,82 @@ static void print_port_counters(uint16_t p)
     }
 }
 
-/* The per-interval line: rates over the interval, printed only for ports
- * whose counters moved, so an idle console stays readable. */
+/* delta per interval, times scale; 64-bit is enough (a second's packets
+ * times 10^9 stays below 2^63) and the image has no 128-bit division. */
+static uint64_t per_interval(uint64_t delta, uint64_t interval_ns, uint64_t scale)
+{
+    return interval_ns ? delta * scale / interval_ns : 0;
+}
+
+/* One port's object of the STATS line; rates over the interval. */
+static void json_port(uint16_t p, uint64_t interval_ns)
+{
+    const struct netdev *dev = ports[p].dev;
+    const struct netdev_stats *s = &dev->stats, *l = &ports[p].last;
+    uint64_t rx_mbps_milli = per_interval(s->rx_bytes - l->rx_bytes, interval_ns, 8000000ull);
+    uint64_t tx_mbps_milli = per_interval(s->tx_bytes - l->tx_bytes, interval_ns, 8000000ull);
+    ctl_printf("%s{\"port\":%u,\"driver\":\"%s\",\"role\":\"%s\",\"link\":%s,"
+               "\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
+               "\"rx_missed\":%llu,\"rx_nobuf\":%llu,\"tx_full\":%llu,\"link_changes\":%llu,"
+               "\"rx_pps\":%llu,\"tx_pps\":%llu,\"rx_mbps\":%llu.%03llu,\"tx_mbps\":%llu.%03llu}",
+               p ? "," : "", p, dev->driver, dev == capture_dev ? "capture" : "forward",
+               dev->link_up ? "true" : "false",
+               (unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
+               (unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
+               (unsigned long long)s->rx_missed, (unsigned long long)s->rx_nobuf,
+               (unsigned long long)s->tx_full, (unsigned long long)s->link_changes,
+               (unsigned long long)per_interval(s->rx_packets - l->rx_packets, interval_ns,
+                                                1000000000ull),
+               (unsigned long long)per_interval(s->tx_packets - l->tx_packets, interval_ns,
+                                                1000000000ull),
+               (unsigned long long)rx_mbps_milli / 1000, (unsigned long long)rx_mbps_milli % 1000,
+               (unsigned long long)tx_mbps_milli / 1000, (unsigned long long)tx_mbps_milli % 1000);
+}
+
+static void json_tail(void)
+{
+    ctl_printf("],\"drops\":{");
+    for (int r = 1, n = 0; r < DROP__COUNT; r++)
+        if (pl->drops[r] != 0)
+            ctl_printf("%s\"%s\":%llu", n++ ? "," : "", drop_reason_name((enum drop_reason)r),
+                       (unsigned long long)pl->drops[r]);
+    uint64_t polls = nb_polls - last_polls, busy = nb_busy_polls - last_busy;
+    uint64_t pkts = pipeline_pkts - last_pkts, cycles = pipeline_cycles - last_cycles;
+    uint64_t busy_milli = polls ? busy * 1000 / polls : 0;
+    ctl_printf("},\"pool\":{\"in_use\":%u,\"total\":%u,\"rejected_puts\":%llu},"
+               "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu},"
+               "\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
+               "\"sent\":%llu}}\n",
+               pool_in_use(pkt_pool), pkt_pool->nb_bufs,
+               (unsigned long long)pkt_pool->nb_put_rejected, (unsigned long long)polls,
+               (unsigned long long)busy_milli / 1000, (unsigned long long)busy_milli % 1000,
+               (unsigned long long)(pkts ? cycles / pkts : 0),
+               cap && cap->active ? "true" : "false",
+               (unsigned long long)(cap ? cap->captured : 0),
+               (unsigned long long)(cap ? cap->queue_drops : 0),
+               (unsigned long long)(cap ? cap->sent : 0));
+    last_polls = nb_polls;
+    last_busy = nb_busy_polls;
+    last_pkts = pipeline_pkts;
+    last_cycles = pipeline_cycles;
+}
+
+/* The machine line (DESIGN.md: one STATS {json} per interval on COM2). */
+static void print_stats_json(uint64_t interval_ns)
+{
+    ctl_printf("STATS {\"t_ns\":%llu,\"interval_ms\":%llu,\"ports\":[",
+               (unsigned long long)clock_ns(), (unsigned long long)interval_ns / 1000000);
+    for (uint16_t p = 0; p < nb_ports; p++)
+        json_port(p, interval_ns);
+    json_tail();
+}
+
+/* The per-interval lines: one STATS {json} for tools, then for humans the
+ * rates of each port whose counters moved, so an idle console stays
+ * readable. */
 void ports_tick(uint64_t interval_ns)
 {
+    print_stats_json(interval_ns);
     for (uint16_t p = 0; p < nb_ports; p++) {
         struct netdev *dev = ports[p].dev;
         bool was_up = dev->link_up;

@@ -19,7 +19,7 @@
  * or a negative PM_E* when a NIC could not be brought up. */
 int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
                const struct pci_dev *devs, int nb_devs, void *arena, uint64_t arena_bytes,
-               uint32_t llc_bytes);
+               uint32_t llc_bytes, uint64_t epoch_ns);
 /* One pass over every port: receive a burst, forward it, one doorbell per
  * burst. Returns the packets received. */
 unsigned ports_poll(void);
@@ -35,5 +35,7 @@ void ports_print_routes(void);
 void ports_print_arp(void);
 void ports_print_acl(void);
 void ports_print_macs(void);
+/* `capture start|stop|status ...` (net/capture.h); the reply is printed. */
+void ports_capture_command(const char *args);
 
 #endif

@@ -26,7 +26,12 @@
 #ifndef PKTMETAL_NET_CAPTURE_H
 #define PKTMETAL_NET_CAPTURE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "net/bpf.h"
+#include "net/pktbuf.h"
 
 #define CAPTURE_ETHERTYPE 0x88b5       /* IEEE 802 local experimental */
 #define CAPTURE_MAGIC     0x504d4350u  /* "PMCP" */
@@ -51,5 +56,51 @@ struct capture_wire_hdr {
     uint32_t seq;            /* 0, 1, 2, ... per capture: the host sees copies lost on the way */
 } __attribute__((packed));
 _Static_assert(sizeof(struct capture_wire_hdr) == 32, "capture header");
+
+
+#define CAPTURE_MAX_PORTS    8
+#define CAPTURE_POOL_RESERVE 1024    /* free buffers left for forwarding, always */
+#define CAPTURE_DRAIN_BURST  32
+
+struct ring;
+struct pool;
+struct netdev;
+
+struct capture {
+    bool active;
+    uint8_t points[3];              /* per capture point: bit N = port N */
+    uint32_t snap;
+    unsigned nb_insns;
+    struct bpf_insn prog[BPF_MAX_INSNS];
+    struct pool *pool;
+    struct ring *queue;             /* copies waiting for the capture port */
+    uint8_t src_mac[6];
+    uint64_t epoch_ns;              /* wall-clock ns when the pipeline clock read 0 */
+    uint32_t seq;
+    uint64_t captured;              /* copies queued */
+    uint64_t filtered;              /* packets the filter rejected */
+    uint64_t queue_drops;           /* copies not made: queue full or pool reserve */
+    uint64_t sent;                  /* copies the capture port took */
+    uint64_t tx_drops;              /* copies the capture port refused */
+};
+
+/* queue: an empty ring (net/ring.h) for the copies; mac: the capture port's. */
+void capture_init(struct capture *c, struct pool *pool, struct ring *queue,
+                  const uint8_t mac[6], uint64_t epoch_ns);
+/* The text after "capture " on the control channel: start/stop/status.
+ * Writes the one-line reply (starting "capture: ") into reply. */
+void capture_command(struct capture *c, const char *args, uint16_t nb_ports, char *reply,
+                     size_t reply_size);
+
+static inline bool capture_wants(const struct capture *c, enum capture_point pt, uint16_t port)
+{
+    return c->active && port < CAPTURE_MAX_PORTS && ((c->points[pt] >> port) & 1);
+}
+
+/* Filters pkt and, if it matches, queues a copy with its capture header. */
+void capture_packet(struct capture *c, const struct pktbuf *pkt, enum capture_point pt,
+                    uint16_t port, uint16_t drop_reason, uint64_t now_ns);
+/* Sends up to CAPTURE_DRAIN_BURST queued copies out of dev (one tx_burst). */
+unsigned capture_drain(struct capture *c, struct netdev *dev);
 
 #endif

@@ -334,14 +334,30 @@ static int port_ip(struct config_parser *p, struct config_port *port, unsigned n
     return 0;
 }
 
-/* port N peer-mac MAC | port N ip A.B.C.D/LEN */
+/* port N role capture: the port captured frames leave by (net/capture.h).
+ * One at most; it forwards nothing. */
+static int port_role(struct config_parser *p, struct config_port *port, unsigned n,
+                     const struct config_token *tok)
+{
+    if (!token_is(tok, "capture"))
+        return parse_error(p, -PM_EINVAL, "port %u role: '%.*s' is not one of capture", n,
+                           TOKEN_ARGS(tok));
+    for (unsigned i = 0; i < CONFIG_MAX_PORTS; i++)
+        if (p->cfg->ports[i].is_capture)
+            return parse_error(p, -PM_EEXIST, "port %u role capture: port %u already is", n, i);
+    port->is_capture = true;
+    return 0;
+}
+
+/* port N peer-mac MAC | port N ip A.B.C.D/LEN | port N role capture */
 static int handle_port(struct config_parser *p,
                        const struct config_token *values, size_t nb_values)
 {
-    enum { PORT_PEER_MAC, PORT_IP };
+    enum { PORT_PEER_MAC, PORT_IP, PORT_ROLE };
     static const struct config_keyword settings[] = {
         { "peer-mac", PORT_PEER_MAC },
         { "ip",       PORT_IP },
+        { "role",     PORT_ROLE },
     };
     uint32_t n = 0;
     int setting = 0;
@@ -357,6 +373,8 @@ static int handle_port(struct config_parser *p,
     struct config_port *port = &p->cfg->ports[n];
     if (setting == PORT_PEER_MAC)
         return port_peer_mac(p, port, (unsigned)n, &values[2]);
+    if (setting == PORT_ROLE)
+        return port_role(p, port, (unsigned)n, &values[2]);
     return port_ip(p, port, (unsigned)n, &values[2]);
 }
 
@@ -674,6 +692,19 @@ static int check_next_hops(struct config_parser *p)
     return 0;
 }
 
+static int check_capture_port(struct config_parser *p)
+{
+    for (int i = 0; i < CONFIG_MAX_PORTS; i++) {
+        const struct config_port *pt = &p->cfg->ports[i];
+        if (pt->is_capture && pt->has_ip) {
+            p->line_no = pt->ip_line;
+            return parse_error(p, -PM_EINVAL,
+                               "port %d has role capture and cannot have an address", i);
+        }
+    }
+    return 0;
+}
+
 static int check_mode(struct config_parser *p)
 {
     if (p->cfg->mode != CONFIG_MODE_ROUTER)
@@ -690,6 +721,8 @@ static int config_check(struct config_parser *p)
     int ret = check_port_networks(p);
     if (ret == 0)
         ret = check_next_hops(p);
+    if (ret == 0)
+        ret = check_capture_port(p);
     if (ret == 0)
         ret = check_mode(p);
     return ret;

@@ -62,6 +62,7 @@ struct config_port {
     uint32_t ip;            /* router: our address on port N, host order */
     uint8_t ip_len;         /* and its prefix length: the connected network */
     uint32_t ip_line;
+    bool is_capture;        /* port N role capture: carries captured frames out */
 };
 
 struct config_route {       /* route PREFIX/LEN via GW | route default via GW */

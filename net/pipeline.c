@@ -12,6 +12,7 @@
 #include "net/pipeline.h"
 
 #include "net/bridge.h"
+#include "net/capture.h"
 #include "net/fwd.h"
 #include "net/parse.h"
 #include "net/pool.h"
@@ -43,9 +44,18 @@ static void free_drops(struct pipeline *pl)
     pl->nb_dropped = 0;
 }
 
+static inline bool capturing(const struct pipeline *pl)
+{
+    return __builtin_expect(pl->capture != NULL && pl->capture->active, 0);
+}
+
 void pipeline_drop(struct pipeline *pl, struct pktbuf *pkt, enum drop_reason why)
 {
     pl->drops[why < DROP__COUNT ? why : DROP_NONE]++;
+    if (capturing(pl) && why != DROP_NONE &&
+        capture_wants(pl->capture, CAPTURE_POINT_DROP, pkt->port))
+        capture_packet(pl->capture, pkt, CAPTURE_POINT_DROP, pkt->port, (uint16_t)why,
+                       pl->now_ns);
     if (pl->nb_dropped == PIPELINE_DROP_BATCH)
         free_drops(pl);
     pl->dropped[pl->nb_dropped++] = pkt;
@@ -69,6 +79,8 @@ void pipeline_emit(struct pipeline *pl, uint16_t port, struct pktbuf *pkt)
         return;
     }
     struct pipeline_port *pp = &pl->ports[port];
+    if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_TX, port))
+        capture_packet(pl->capture, pkt, CAPTURE_POINT_TX, port, 0, pl->now_ns);
     if (pp->nb_tx == PIPELINE_TX_BATCH)
         flush_port(pl, pp);          /* rare: a flood or a burst of ARP work */
     pp->tx[pp->nb_tx++] = pkt;
@@ -257,6 +269,8 @@ void pipeline_run(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts, u
         if (i + PREFETCH_AHEAD < n)
             __builtin_prefetch(pktbuf_data(pkts[i + PREFETCH_AHEAD]));
         pkts[i]->port = in_port;
+        if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_RX, in_port))
+            capture_packet(pl->capture, pkts[i], CAPTURE_POINT_RX, in_port, 0, now_ns);
         run_one(pl, pkts[i]);
     }
 }

@@ -34,6 +34,7 @@
 #define PIPELINE_DROP_BATCH 64
 
 struct bridge;
+struct capture;
 struct router;
 struct pool;
 
@@ -63,6 +64,7 @@ struct pipeline {
     struct bridge *bridge;              /* mode bridge */
     struct router *router;              /* mode router */
     struct pool *pool;                  /* copies when the bridge floods */
+    struct capture *capture;            /* NULL or inactive: no copies, one branch */
     pipeline_prog_fn prog;              /* NULL: the hook passes everything */
     void *prog_ctx;
     uint64_t now_ns;                    /* of the burst being run */

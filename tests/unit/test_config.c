@@ -459,7 +459,7 @@ Test(config, port_errors_name_the_problem)
     expect_error("port 8 peer-mac 02:00:00:00:00:01\n", -PM_ERANGE,
                  "config:1: port: 8 out of range 0..7");
     expect_error("port 0 colour blue\n", -PM_EINVAL,
-                 "config:1: port: 'colour' is not one of peer-mac|ip");
+                 "config:1: port: 'colour' is not one of peer-mac|ip|role");
     expect_error("port 0 peer-mac 02:00:00:00:00\n", -PM_EINVAL,
                  "config:1: port: '02:00:00:00:00' is not a MAC address (xx:xx:xx:xx:xx:xx)");
     expect_error("port 0 peer-mac 02-00-00-00-00-01\n", -PM_EINVAL,
@@ -588,4 +588,16 @@ Test(config, acl_lines_become_rules_in_order_and_errors_get_the_line)
     int ret = parse("\nacl deny sport 22\n");
     cr_assert_lt(ret, 0);
     cr_assert(strncmp(err, "config:2: acl: ", 15) == 0, "got '%s'", err);
+}
+
+Test(config, one_port_may_have_the_capture_role)
+{
+    expect_ok("port 2 role capture\n");
+    cr_assert(cfg.ports[2].is_capture);
+    expect_error("port 2 role capture\nport 3 role capture\n", -PM_EEXIST,
+                 "config:2: port 3 role capture: port 2 already is");
+    expect_error("port 2 role mirror\n", -PM_EINVAL,
+                 "config:1: port 2 role: 'mirror' is not one of capture");
+    expect_error("port 2 role capture\nport 2 ip 10.0.0.1/24\n", -PM_EINVAL,
+                 "config:2: port 2 has role capture and cannot have an address");
 }
