@@ -10,6 +10,7 @@ NIC back ends are UDP sockets on 127.0.0.1 (`-netdev dgram`), never any other
 address: port pairs are chosen per NIC so tools can send and receive frames.
 """
 
+import json
 import os
 import queue
 import shutil
@@ -210,3 +211,111 @@ class Machine:
     def cleanup(self):
         self.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class ControlHub:
+    """Shares the guest's control channel (COM2) among several tools.
+
+    QEMU's socket chardev takes one client. The hub is that client: every
+    line the guest writes is appended to `log_path` (so tools/pktstat can
+    follow it like any serial log) and copied to each client connected to
+    the hub's own unix socket; bytes a client sends go to the guest. So
+    pktcap can drive a capture while pktstat watches STATS lines.
+    """
+
+    def __init__(self, machine, sock_path=None, log_path=None):
+        self.machine = machine
+        self.sock_path = sock_path or os.path.join(machine.workdir, "control.sock")
+        self.log_path = log_path or os.path.join(machine.workdir, "com2.log")
+        self.clients = []
+        self.lock = threading.Lock()
+        self.guest = None
+        self.stopped = False
+
+    def start(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.guest = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.guest.connect(self.machine.control_path)
+                break
+            except OSError:
+                self.guest.close()
+                if time.monotonic() > deadline:
+                    raise TimeoutError("QEMU's COM2 socket never appeared")
+                time.sleep(0.05)
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.sock_path)
+        self.server.listen(8)
+        self.log = open(self.log_path, "ab", buffering=0)
+        threading.Thread(target=self._from_guest, daemon=True).start()
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def _from_guest(self):
+        while not self.stopped:
+            try:
+                data = self.guest.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            self.log.write(data)
+            with self.lock:
+                for c in list(self.clients):
+                    try:
+                        c.sendall(data)
+                    except OSError:
+                        self.clients.remove(c)
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                c, _ = self.server.accept()
+            except OSError:
+                break
+            with self.lock:
+                self.clients.append(c)
+            threading.Thread(target=self._from_client, args=(c,), daemon=True).start()
+
+    def _from_client(self, c):
+        while not self.stopped:
+            try:
+                data = c.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                self.guest.sendall(data)
+            except OSError:
+                break
+        with self.lock:
+            if c in self.clients:
+                self.clients.remove(c)
+
+    def send(self, line):
+        self.guest.sendall(line.encode() + b"\n")
+
+    def stop(self):
+        self.stopped = True
+        for s in [self.server, self.guest] + self.clients:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+def write_run_file(machine, hub, path, capture_port=None):
+    """What host tools need to find a running pktmetal (pktcap --run)."""
+    info = {
+        "control": hub.sock_path if hub else None,
+        "com2_log": hub.log_path if hub else None,
+        "capture_udp": machine.nics[capture_port].host_port if capture_port is not None else None,
+        "ports": [{"index": n.index, "model": n.model, "mac": n.mac, "guest_udp": n.guest_port,
+                   "host_udp": n.host_port} for n in machine.nics],
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(info, f, indent=1)
+    return info
