@@ -25,7 +25,12 @@
 
 #define LCR_8N1   0x03
 #define LCR_DLAB  0x80
-#define FCR_ENABLE_CLEAR 0x07   /* FIFO on, clear RX and TX FIFOs */
+/* FIFO on, RX and TX FIFOs cleared, RX trigger level 14 bytes. The trigger
+ * level matters even though we poll: QEMU's UART hands the guest only as
+ * many bytes at a time as the trigger level (hw/char/serial.c,
+ * serial_can_receive), so at level 1 a long control line crawls in one byte
+ * per poll. */
+#define FCR_ENABLE_CLEAR 0xc7
 #define MCR_DTR_RTS 0x03        /* OUT2 left off: no interrupts reach the PIC */
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY  0x20

@@ -36,3 +36,23 @@ $(TOOLS_DIR)/rcvbuf_preload.so: tools/rcvbuf_preload.c tools/tools.mk
 
 pktgen-selftest: $(TOOLS)
 	@tools/pktgen/selftest.sh
+
+# pktcap: capture inside the image (net/capture.h); includes net/ headers for
+# the wire format and the drop reason names, nothing else from the image.
+PKTCAP_SRCS := $(wildcard tools/pktcap/*.c)
+PKTCAP_HDRS := $(wildcard tools/pktcap/*.h) $(wildcard net/*.h)
+
+TOOLS     += $(TOOLS_DIR)/pktcap
+TOOLS_BIN += build/tools/pktcap
+
+# `tools: $(TOOLS)` above was expanded when make read it: name pktcap again.
+.PHONY: pktcap-selftest
+tools: $(TOOLS_DIR)/pktcap
+
+$(TOOLS_DIR)/pktcap: $(PKTCAP_SRCS) $(PKTCAP_HDRS) tools/tools.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC    $@"
+	@$(CC) $(TOOLS_CFLAGS) -I. $(PKTCAP_SRCS) -o $@ -lpcap -lm
+
+pktcap-selftest: $(TOOLS_DIR)/pktcap
+	@tools/pktcap/selftest.sh

@@ -13,16 +13,19 @@ PKTGEN = os.path.join(pmqemu.ROOT, "build", "tools", "pktgen")
 PKTGEN_TIMEOUT_S = 300
 
 
-def port_args(machine):
+def port_args(machine, ports=None):
     args = []
     for nic in machine.nics:
-        args += ["--port", f"{nic.index}={nic.host_port}:{nic.guest_port}"]
+        if ports is None or nic.index in ports:
+            args += ["--port", f"{nic.index}={nic.host_port}:{nic.guest_port}"]
     return args
 
 
-def pktgen(machine, *args, timeout=PKTGEN_TIMEOUT_S):
-    """Runs pktgen on the machine's ports; returns the CompletedProcess."""
-    cmd = [PKTGEN] + port_args(machine) + ["--timeout", str(timeout - 10), "--quiet"] + list(args)
+def pktgen(machine, *args, timeout=PKTGEN_TIMEOUT_S, ports=None):
+    """Runs pktgen on the machine's ports (or those listed: another tool may
+    own a port's socket, e.g. pktcap the capture port's); returns the
+    CompletedProcess."""
+    cmd = [PKTGEN] + port_args(machine, ports) + ["--timeout", str(timeout - 10), "--quiet"] + list(args)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
