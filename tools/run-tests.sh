@@ -37,6 +37,16 @@ rm -f "$tools_log"
 tools_pass=${tools_pass:-0}; tools_fail=${tools_fail:-1}
 [ "$tools_rc" -ne 0 ] && [ "$tools_fail" -eq 0 ] && tools_fail=1
 
+echo "== host tools (pktcap against a fake image) =="
+pktcap_log=$(mktemp)
+tools/pktcap/selftest.sh 2>&1 | tee "$pktcap_log"
+pktcap_rc=${PIPESTATUS[0]}
+p=$(sed -n 's/^selftest: \([0-9]*\) passed.*/\1/p' "$pktcap_log" | tail -1)
+f=$(sed -n 's/^selftest: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$pktcap_log" | tail -1)
+rm -f "$pktcap_log"
+tools_pass=$((tools_pass + ${p:-0})); tools_fail=$((tools_fail + ${f:-1}))
+[ "$pktcap_rc" -ne 0 ] && [ "${f:-1}" -eq 0 ] && tools_fail=$((tools_fail + 1))
+
 echo "== host tools (pktstat) =="
 pktstat_log=$(mktemp)
 python3 tools/pktstat_test.py 2>&1 | tee "$pktstat_log"
