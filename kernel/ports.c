@@ -358,6 +358,21 @@ static void print_port_counters(uint16_t p)
     }
 }
 
+static void print_drops(void);
+
+/* The human drops line, when any count moved since the last interval. */
+static void print_drops_if_changed(void)
+{
+    static uint64_t last_total;
+    uint64_t total = 0;
+    for (int r = 1; r < DROP__COUNT; r++)
+        total += pl->drops[r];
+    if (total == last_total)
+        return;
+    last_total = total;
+    print_drops();
+}
+
 /* delta per interval, times scale; 64-bit is enough (a second's packets
  * times 10^9 stays below 2^63) and the image has no 128-bit division. */
 static uint64_t per_interval(uint64_t delta, uint64_t interval_ns, uint64_t scale)
@@ -434,6 +449,7 @@ static void print_stats_json(uint64_t interval_ns)
 void ports_tick(uint64_t interval_ns)
 {
     print_stats_json(interval_ns);
+    print_drops_if_changed();
     for (uint16_t p = 0; p < nb_ports; p++) {
         struct netdev *dev = ports[p].dev;
         bool was_up = dev->link_up;
@@ -443,16 +459,21 @@ void ports_tick(uint64_t interval_ns)
         struct netdev_stats *last = &ports[p].last;
         if (!stats_changed(&dev->stats, last))
             continue;
-        uint64_t rx = dev->stats.rx_packets - last->rx_packets;
-        uint64_t tx = dev->stats.tx_packets - last->tx_packets;
-        uint64_t ms = interval_ns / 1000000 ? interval_ns / 1000000 : 1;
-        kprintf("port %u: rx %llu pps, tx %llu pps, totals rx %llu tx %llu, rx_nobuf %llu "
-                "tx_full %llu, pool in use %u\n", p,
-                (unsigned long long)(rx * 1000 / ms), (unsigned long long)(tx * 1000 / ms),
-                (unsigned long long)dev->stats.rx_packets,
-                (unsigned long long)dev->stats.tx_packets,
-                (unsigned long long)dev->stats.rx_nobuf, (unsigned long long)dev->stats.tx_full,
-                pool_in_use(pkt_pool));
+        const struct netdev_stats *st = &dev->stats;
+        uint64_t rx_mbps_milli = per_interval(st->rx_bytes - last->rx_bytes, interval_ns, 8000000ull);
+        uint64_t tx_mbps_milli = per_interval(st->tx_bytes - last->tx_bytes, interval_ns, 8000000ull);
+        kprintf("port %u: rx %llu pps %llu.%02llu Mbps, tx %llu pps %llu.%02llu Mbps, "
+                "rx_missed %llu rx_nobuf %llu tx_full %llu\n", p,
+                (unsigned long long)per_interval(st->rx_packets - last->rx_packets, interval_ns,
+                                                 1000000000ull),
+                (unsigned long long)rx_mbps_milli / 1000,
+                (unsigned long long)(rx_mbps_milli % 1000) / 10,
+                (unsigned long long)per_interval(st->tx_packets - last->tx_packets, interval_ns,
+                                                 1000000000ull),
+                (unsigned long long)tx_mbps_milli / 1000,
+                (unsigned long long)(tx_mbps_milli % 1000) / 10,
+                (unsigned long long)st->rx_missed, (unsigned long long)st->rx_nobuf,
+                (unsigned long long)st->tx_full);
         *last = dev->stats;
     }
 }
