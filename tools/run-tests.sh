@@ -29,7 +29,7 @@ unit_fail=$((unit_fail + unit_crash))
 
 echo "== host tools (pktgen against a loopback wire) =="
 tools_log=$(mktemp)
-tools/pktgen/selftest.sh 2>&1 | tee "$tools_log"
+tools/src/pktgen/selftest.sh 2>&1 | tee "$tools_log"
 tools_rc=${PIPESTATUS[0]}
 tools_pass=$(sed -n 's/^selftest: \([0-9]*\) passed.*/\1/p' "$tools_log" | tail -1)
 tools_fail=$(sed -n 's/^selftest: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$tools_log" | tail -1)
@@ -39,7 +39,7 @@ tools_pass=${tools_pass:-0}; tools_fail=${tools_fail:-1}
 
 echo "== host tools (pktcap against a fake image) =="
 pktcap_log=$(mktemp)
-tools/pktcap/selftest.sh 2>&1 | tee "$pktcap_log"
+tools/src/pktcap/selftest.sh 2>&1 | tee "$pktcap_log"
 pktcap_rc=${PIPESTATUS[0]}
 p=$(sed -n 's/^selftest: \([0-9]*\) passed.*/\1/p' "$pktcap_log" | tail -1)
 f=$(sed -n 's/^selftest: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$pktcap_log" | tail -1)

@@ -7,8 +7,8 @@
 TOOLS_DIR    := build/tools
 TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 
-PKTGEN_SRCS  := $(filter-out tools/pktgen/udpwire.c,$(wildcard tools/pktgen/*.c))
-PKTGEN_HDRS  := $(wildcard tools/pktgen/*.h)
+PKTGEN_SRCS  := $(filter-out tools/src/pktgen/udpwire.c,$(wildcard tools/src/pktgen/*.c))
+PKTGEN_HDRS  := $(wildcard tools/src/pktgen/*.h)
 
 TOOLS     := $(TOOLS_DIR)/pktgen $(TOOLS_DIR)/udpwire $(TOOLS_DIR)/rcvbuf_preload.so
 # What tests that drive traffic need: `test: $(TOOLS_BIN)`.
@@ -22,7 +22,7 @@ $(TOOLS_DIR)/pktgen: $(PKTGEN_SRCS) $(PKTGEN_HDRS) tools/tools.mk
 	@echo "  CC    $@"
 	@$(CC) $(TOOLS_CFLAGS) $(PKTGEN_SRCS) -o $@ -lpcap
 
-$(TOOLS_DIR)/udpwire: tools/pktgen/udpwire.c tools/tools.mk
+$(TOOLS_DIR)/udpwire: tools/src/pktgen/udpwire.c tools/tools.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC    $@"
 	@$(CC) $(TOOLS_CFLAGS) $< -o $@
@@ -35,12 +35,12 @@ $(TOOLS_DIR)/rcvbuf_preload.so: tools/rcvbuf_preload.c tools/tools.mk
 	@$(CC) $(TOOLS_CFLAGS) -fPIC -shared $< -o $@ -ldl
 
 pktgen-selftest: $(TOOLS)
-	@tools/pktgen/selftest.sh
+	@tools/src/pktgen/selftest.sh
 
 # pktcap: capture inside the image (net/capture.h); includes net/ headers for
 # the wire format and the drop reason names, nothing else from the image.
-PKTCAP_SRCS := $(wildcard tools/pktcap/*.c)
-PKTCAP_HDRS := $(wildcard tools/pktcap/*.h) $(wildcard net/*.h)
+PKTCAP_SRCS := $(wildcard tools/src/pktcap/*.c)
+PKTCAP_HDRS := $(wildcard tools/src/pktcap/*.h) $(wildcard net/*.h)
 
 TOOLS     += $(TOOLS_DIR)/pktcap
 TOOLS_BIN += build/tools/pktcap
@@ -55,4 +55,4 @@ $(TOOLS_DIR)/pktcap: $(PKTCAP_SRCS) $(PKTCAP_HDRS) tools/tools.mk
 	@$(CC) $(TOOLS_CFLAGS) -I. $(PKTCAP_SRCS) -o $@ -lpcap -lm
 
 pktcap-selftest: $(TOOLS_DIR)/pktcap
-	@tools/pktcap/selftest.sh
+	@tools/src/pktcap/selftest.sh

@@ -17,10 +17,10 @@
 # Prints "ok"/"FAIL" per check and "selftest: N passed, N failed"; exits 1
 # on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
 PKTCAP=build/tools/pktcap
-FAKE=tools/pktcap/fake_image.py
+FAKE=tools/src/pktcap/fake_image.py
 TMP=$(mktemp -d /tmp/pktcap-selftest.XXXXXX)
 FAKE_PID=
 passed=0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pktgen self-test: pktgen against udpwire, a loopback stand-in for a guest
-# (tools/pktgen/udpwire.c), no QEMU needed. Checks that a clean wire passes,
+# (tools/src/pktgen/udpwire.c), no QEMU needed. Checks that a clean wire passes,
 # that drops, reorders, corruption, duplicates and MAC rewrites are counted
 # exactly as the wire reports doing them, that --write produces a pcap tshark
 # reads without complaint, the IMIX mix, ARP answers, replay, listen mode and
@@ -10,7 +10,7 @@
 # Prints "ok"/"FAIL" per check and "selftest: N passed, N failed"; exits 1
 # on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
 BIN=build/tools
 PKTGEN=$BIN/pktgen
