@@ -3,19 +3,23 @@
  *
  * The input's first byte picks the input port; the rest is the frame. It is
  * run through router mode (with an ACL, addresses, routes, a static
- * neighbour), bridge mode and l2fwd with the same ACL. After each input the
+ * neighbour, and a capture of every point through a port-filtering BPF
+ * program), bridge mode and l2fwd with the same ACL. After each input the
  * router's clock jumps far enough that any packet parked for ARP resolution
  * is dropped, and the pool must be back at its baseline: a buffer leaked or
  * freed twice on any path fails the run, as does any sanitizer report.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/bridge.h"
+#include "net/capture.h"
 #include "net/lpm.h"
 #include "net/pipeline.h"
 #include "net/pool.h"
+#include "net/ring.h"
 #include "net/router.h"
 #include "tests/models/sink_netdev.h"
 
@@ -28,6 +32,8 @@ static struct netdev *devs[NB_PORTS];
 static struct pipeline pl_router, pl_bridge, pl_l2fwd;
 static struct config cfg;
 static uint64_t now_ns = 1;
+static struct capture *cap;
+static struct sink_netdev cap_port;
 
 static void router_emit(void *ctx, uint16_t port, struct pktbuf *pkt)
 {
@@ -87,6 +93,21 @@ static void setup(void)
     router_add_neighbor(r, 0x0a000102, (const uint8_t *)"\x02\x00\x00\x00\x01\x02");
     pl_router.router = r;
 
+    /* Capture IPv4 frames at every point: ldh [12]; jeq #0x800 jt 1;
+     * ret #0; ret #65535 — so the filter's verdict depends on the frame. */
+    static const char prog[] = "002800000000000c" "0015010000000800"
+                               "0006000000000000" "000600000000ffff";
+    cap = calloc(1, sizeof(*cap));
+    void *rmem = aligned_alloc(64, ring_mem_bytes(64));
+    sink_netdev_init(&cap_port, 3, (const uint8_t *)"\x52\x54\x00\x00\x00\x13", pool);
+    capture_init(cap, pool, ring_init(rmem, 64), cap_port.nd.mac, 0);
+    char reply[256], cmd[160];
+    snprintf(cmd, sizeof(cmd), "start points=rx*,tx*,drop* snap=200 bpf=%s", prog);
+    capture_command(cap, cmd, NB_PORTS, reply, sizeof(reply));
+    if (strncmp(reply, "capture: ok", 11) != 0)
+        abort();
+    pl_router.capture = cap;
+
     cfg.mode = CONFIG_MODE_BRIDGE;
     pipeline_init(&pl_bridge, &cfg, devs, NB_PORTS, pool);
     pl_bridge.acl = &cfg.acl;
@@ -121,6 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint16_t len = (uint16_t)(size - 1);
 
     run(&pl_router, port, frame, len);
+    while (capture_drain(cap, &cap_port.nd) > 0)
+        ;
     run(&pl_bridge, port, frame, len);
     run(&pl_l2fwd, port, frame, len);
     /* Let every ARP resolution the frame started run out of retries. */
