@@ -119,5 +119,7 @@ fuzz: fuzz-build
 
 # Host tools (pktgen, ...): their rules live beside them.
 -include tools/tools.mk
+# Benchmarks (make bench): figures, never tests.
+-include tools/bench/bench.mk
 
 -include $(shell find $(BUILD)/img -name '*.d' 2>/dev/null)

@@ -8,8 +8,10 @@
  *   3-4       0x18      64-bit TSS (a 16-byte system descriptor)
  *
  * The IDT points every exception vector 0..31 at a stub in isr.S; stubs are
- * 16 bytes apart so their addresses are computed, not relocated. Nothing is
- * ever delivered above vector 31: interrupts stay disabled (we poll).
+ * 16 bytes apart so their addresses are computed, not relocated. Vectors
+ * 32..255 all share one stub that acknowledges the local APIC and returns:
+ * interrupts are enabled only inside the idle halt (kernel/idle.c), where
+ * the APIC timer's only job is to end the hlt; any stray vector is harmless.
  */
 #include "kernel/cpu.h"
 
@@ -19,7 +21,8 @@
 #define SEL_DATA 0x10
 #define SEL_TSS  0x18
 
-#define IDT_VECTORS      32
+#define IDT_EXCEPTIONS   32
+#define IDT_VECTORS      256
 #define ISR_STUB_STRIDE  16
 #define IDT_GATE_INTR    0x8e   /* present, DPL 0, 64-bit interrupt gate */
 
@@ -55,6 +58,7 @@ static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 
 extern char isr_stubs[];    /* isr.S */
+extern char irq_stub[];     /* isr.S: EOI and return */
 void cpu_load_tables(const struct table_ptr *gdtr, const struct table_ptr *idtr,
                      uint16_t code_sel, uint16_t data_sel, uint16_t tss_sel);
 
@@ -84,7 +88,8 @@ static uint8_t vector_ist(unsigned vec)
 static void idt_build(void)
 {
     for (unsigned v = 0; v < IDT_VECTORS; v++) {
-        uint64_t addr = (uint64_t)(uintptr_t)(isr_stubs + v * ISR_STUB_STRIDE);
+        uint64_t addr = v < IDT_EXCEPTIONS ? (uint64_t)(uintptr_t)(isr_stubs + v * ISR_STUB_STRIDE)
+                                           : (uint64_t)(uintptr_t)irq_stub;
         idt[v] = (struct idt_gate){
             .offset_lo = addr & 0xffff,
             .selector = SEL_CODE,

@@ -58,6 +58,21 @@ isr_common:
     hlt
     jmp 1b
 
+/* Every vector from 32 up: write the local APIC's EOI register (its address
+ * is in apic_eoi_reg, set by kernel/apic.c) and return. Interrupts are only
+ * ever enabled around the idle hlt, so this runs on the kernel stack with
+ * nothing else in flight; the timer interrupt's whole purpose is to end the
+ * hlt. */
+    .globl irq_stub
+irq_stub:
+    pushq %rax
+    movq apic_eoi_reg(%rip), %rax
+    testq %rax, %rax
+    jz 1f
+    movl $0, (%rax)
+1:  popq %rax
+    iretq
+
 /* void cpu_load_tables(gdtr, idtr, code_sel, data_sel, tss_sel) */
     .globl cpu_load_tables
 cpu_load_tables:

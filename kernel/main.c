@@ -15,6 +15,7 @@
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/exit.h"
+#include "kernel/idle.h"
 #include "kernel/io.h"
 #include "kernel/mm.h"
 #include "kernel/pci.h"
@@ -267,8 +268,7 @@ static void __attribute__((noreturn)) main_loop(const struct config *cfg)
     uint64_t next_console = now + console_tsc, next_stats = now + stats_tsc;
     kprintf("> ");
     for (;;) {
-        if (ports_poll() == 0)
-            cpu_pause();
+        idle_after_poll(ports_poll());
         now = cpu_rdtsc();
         if (now < next_console)
             continue;
@@ -296,6 +296,7 @@ static void __attribute__((noreturn)) kernel_continue(void *arg)
                    (void *)(uintptr_t)kbi->arena_phys, kbi->arena_bytes, cache.llc_bytes,
                    wall_epoch_ns(kbi)) < 0)
         fail(EXIT_PLATFORM, "a NIC could not be brought up");
+    idle_init(&kbi->config, acpi.lapic_base);
     console_set_commands(kernel_cmds);
     uint64_t ready_ns = clock_ns();
     kprintf("ready: %llu us from efi_main entry to ready (ExitBootServices took %u attempt%s)\n",

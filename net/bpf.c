@@ -37,6 +37,7 @@
 #include <stdbool.h>
 
 #include "net/bpf.h"
+#include "net/text.h"
 #include "net/errno.h"
 
 /* Instruction classes (bits 0..2). */
@@ -435,24 +436,13 @@ uint32_t bpf_run(const struct bpf_insn *prog, const uint8_t *pkt, uint32_t wirel
 
 /* --- HEX form ------------------------------------------------------------ */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads nb_digits hex digits at hex into *val; false on a non-digit. */
 static bool parse_hex_field(const char *hex, unsigned nb_digits, uint32_t *val)
 {
     uint32_t v = 0;
 
     for (unsigned i = 0; i < nb_digits; i++) {
-        int d = hex_digit(hex[i]);
+        int d = text_hex_digit(hex[i]);
         if (d < 0)
             return false;
         v = v << 4 | (uint32_t)d;

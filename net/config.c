@@ -23,6 +23,7 @@
 #include <stdbool.h>
 
 #include "net/config.h"
+#include "net/text.h"
 #include "net/errno.h"
 #include "net/fmt.h"
 #include "net/inet.h"
@@ -78,6 +79,10 @@ void config_defaults(struct config *cfg)
         .tx_ring = 512,
         .virtio_event_idx = true,
         .bridge_age_s = 300,
+        .idle_halt = true,
+        .idle_polls = 200,
+        .idle_min_us = 10,
+        .idle_max_us = 100,
         .arena_mb = 64,
         .stats_interval_ms = 1000,
         .selftest_fault = SELFTEST_FAULT_NONE,
@@ -264,24 +269,13 @@ static int handle_tx_ring(struct config_parser *p,
     return parse_ring_size(p, &values[0], &p->cfg->tx_ring);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Six two-digit hex bytes separated by ':' (17 characters). */
 static int parse_mac(struct config_parser *p, const struct config_token *tok, uint8_t mac[6])
 {
     if (tok->len != 17)
         goto bad;
     for (size_t i = 0; i < 6; i++) {
-        int hi = hex_digit(tok->s[i * 3]), lo = hex_digit(tok->s[i * 3 + 1]);
+        int hi = text_hex_digit(tok->s[i * 3]), lo = text_hex_digit(tok->s[i * 3 + 1]);
         if (hi < 0 || lo < 0 || (i < 5 && tok->s[i * 3 + 2] != ':'))
             goto bad;
         mac[i] = (uint8_t)(hi << 4 | lo);
@@ -461,6 +455,36 @@ static int handle_bridge_vlan(struct config_parser *p,
     return parse_on_off(p, &values[0], &p->cfg->bridge_vlan);
 }
 
+static int handle_idle_halt(struct config_parser *p,
+                            const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_on_off(p, &values[0], &p->cfg->idle_halt);
+}
+
+static int handle_idle_polls(struct config_parser *p,
+                             const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_u32(p, &values[0], 1, 1000000, &p->cfg->idle_polls);
+}
+
+static int handle_idle_min_us(struct config_parser *p,
+                              const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    p->cfg->idle_line = p->line_no;
+    return parse_u32(p, &values[0], 1, 100000, &p->cfg->idle_min_us);
+}
+
+static int handle_idle_max_us(struct config_parser *p,
+                              const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    p->cfg->idle_line = p->line_no;
+    return parse_u32(p, &values[0], 1, 100000, &p->cfg->idle_max_us);
+}
+
 /* acl ...: the grammar lives in acl.c; its message gets our prefix. */
 static int handle_acl(struct config_parser *p,
                       const struct config_token *values, size_t nb_values)
@@ -493,6 +517,10 @@ static const struct config_directive config_directives[] = {
     { "bridge-age-s",        1,  1, false, handle_bridge_age_s },
     { "bridge-vlan",         1,  1, false, handle_bridge_vlan },
     { "acl",                 1, 23, true,  handle_acl },
+    { "idle-halt",           1,  1, false, handle_idle_halt },
+    { "idle-polls",          1,  1, false, handle_idle_polls },
+    { "idle-min-us",         1,  1, false, handle_idle_min_us },
+    { "idle-max-us",         1,  1, false, handle_idle_max_us },
     { "arena-mb",            1,  1, false, handle_arena_mb },
     { "stats-interval-ms",   1,  1, false, handle_stats_interval_ms },
     /* test-only */
@@ -716,6 +744,15 @@ static int check_mode(struct config_parser *p)
     return parse_error(p, -PM_EINVAL, "mode router needs at least one 'port N ip A.B.C.D/LEN'");
 }
 
+static int check_idle(struct config_parser *p)
+{
+    if (p->cfg->idle_min_us <= p->cfg->idle_max_us)
+        return 0;
+    p->line_no = p->cfg->idle_line;
+    return parse_error(p, -PM_EINVAL, "idle-min-us %u is above idle-max-us %u",
+                       (unsigned)p->cfg->idle_min_us, (unsigned)p->cfg->idle_max_us);
+}
+
 static int config_check(struct config_parser *p)
 {
     int ret = check_port_networks(p);
@@ -723,6 +760,8 @@ static int config_check(struct config_parser *p)
         ret = check_next_hops(p);
     if (ret == 0)
         ret = check_capture_port(p);
+    if (ret == 0)
+        ret = check_idle(p);
     if (ret == 0)
         ret = check_mode(p);
     return ret;

@@ -87,6 +87,11 @@ struct config {
     struct config_port ports[CONFIG_MAX_PORTS];  /* port N ...: 0..7 */
     bool virtio_event_idx;      /* virtio-event-idx on|off: negotiate
                                    VIRTIO_F_RING_EVENT_IDX, default on */
+    bool idle_halt;             /* idle-halt on|off: halt when idle, default on */
+    uint32_t idle_polls;        /* idle-polls N: empty polls before halting (200) */
+    uint32_t idle_min_us;       /* idle-min-us N: first halt (10 us) */
+    uint32_t idle_max_us;       /* idle-max-us N: longest halt, doubling up to it (100 us) */
+    uint32_t idle_line;
     uint32_t bridge_age_s;      /* bridge-age-s N: MAC table ageing, default 300 */
     bool bridge_vlan;           /* bridge-vlan on|off: learn per VLAN, default off */
     struct config_route routes[CONFIG_MAX_ROUTES];

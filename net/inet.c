@@ -23,6 +23,7 @@
  * Freestanding: no libc.
  */
 #include "net/inet.h"
+#include "net/text.h"
 
 #define IPV4_TEXT_MAX 15    /* 255.255.255.255 */
 #define IPV6_GROUPS   8
@@ -30,17 +31,6 @@
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Reads a decimal number of 1..max_digits digits at s[*pos], without a
@@ -118,7 +108,7 @@ static int parse_ipv6_piece(const char *s, size_t len, size_t *pos, uint16_t *gr
         return -1;
     unsigned v = 0;
     for (size_t i = start; i < end; i++) {
-        int d = hex_value(s[i]);
+        int d = text_hex_digit(s[i]);
         if (d < 0)
             return -1;
         v = v << 4 | (unsigned)d;

@@ -601,3 +601,17 @@ Test(config, one_port_may_have_the_capture_role)
     expect_error("port 2 role capture\nport 2 ip 10.0.0.1/24\n", -PM_EINVAL,
                  "config:2: port 2 has role capture and cannot have an address");
 }
+
+Test(config, idle_settings_default_and_check_their_order)
+{
+    config_defaults(&cfg);
+    cr_assert(cfg.idle_halt);
+    cr_assert_eq(cfg.idle_polls, 200);
+    cr_assert_eq(cfg.idle_min_us, 10);
+    cr_assert_eq(cfg.idle_max_us, 100);
+    expect_ok("idle-halt off\nidle-polls 50\nidle-min-us 5\nidle-max-us 500\n");
+    cr_assert(!cfg.idle_halt);
+    cr_assert_eq(cfg.idle_max_us, 500);
+    expect_error("idle-max-us 20\nidle-min-us 40\n", -PM_EINVAL,
+                 "config:2: idle-min-us 40 is above idle-max-us 20");
+}
