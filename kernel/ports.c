@@ -15,6 +15,7 @@
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/dma.h"
+#include "kernel/idle.h"
 #include "kernel/mm.h"
 #include "net/bridge.h"
 #include "net/capture.h"
@@ -45,7 +46,7 @@ static struct capture *cap;
 /* Loop accounting for the STATS line: polls, polls that found packets, and
  * TSC cycles spent from rx_burst's return to the end of the TX flush. */
 static uint64_t nb_polls, nb_busy_polls, pipeline_cycles, pipeline_pkts;
-static uint64_t last_polls, last_busy, last_cycles, last_pkts;
+static uint64_t last_polls, last_busy, last_cycles, last_pkts, last_halted_ns, last_halts;
 static struct pool *pkt_pool;
 static uint32_t pool_baseline_in_use;
 static struct pipeline *pl;
@@ -415,14 +416,21 @@ static void json_tail(void)
     uint64_t polls = nb_polls - last_polls, busy = nb_busy_polls - last_busy;
     uint64_t pkts = pipeline_pkts - last_pkts, cycles = pipeline_cycles - last_cycles;
     uint64_t busy_milli = polls ? busy * 1000 / polls : 0;
+    struct idle_stats idle;
+    idle_get_stats(&idle);
+    uint64_t halts = idle.halts - last_halts, halted_ns = idle.halted_ns - last_halted_ns;
     ctl_printf("},\"pool\":{\"in_use\":%u,\"total\":%u,\"rejected_puts\":%llu},"
-               "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu},"
-               "\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
-               "\"sent\":%llu}}\n",
+               "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu,"
+               "\"halts\":%llu,\"halted_ms\":%llu},",
                pool_in_use(pkt_pool), pkt_pool->nb_bufs,
                (unsigned long long)pkt_pool->nb_put_rejected, (unsigned long long)polls,
                (unsigned long long)busy_milli / 1000, (unsigned long long)busy_milli % 1000,
-               (unsigned long long)(pkts ? cycles / pkts : 0),
+               (unsigned long long)(pkts ? cycles / pkts : 0), (unsigned long long)halts,
+               (unsigned long long)halted_ns / 1000000);
+    last_halts = idle.halts;
+    last_halted_ns = idle.halted_ns;
+    ctl_printf("\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
+               "\"sent\":%llu}}\n",
                cap && cap->active ? "true" : "false",
                (unsigned long long)(cap ? cap->captured : 0),
                (unsigned long long)(cap ? cap->queue_drops : 0),
