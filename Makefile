@@ -95,8 +95,8 @@ test: deps $(BUILD)/pktmetal.efi $(BUILD)/host/unit_tests tools fuzz-build
 clean:
 	rm -rf $(BUILD)
 
-# libFuzzer targets (clang): the whole pipeline with a frame as input, and the
-# config parser. `make test` runs each briefly; `make fuzz` runs them longer.
+# libFuzzer targets (clang): the whole pipeline with a frame as input, the
+# config parser, and the BPF validator + interpreter. `make test` runs each briefly; `make fuzz` runs them longer.
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -I. -DPKTMETAL_HOST -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all
@@ -110,12 +110,18 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(wildcard net/*.c net/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(wildcard net/*.c) -o $@
 
-fuzz-build: $(BUILD)/fuzz/fuzz_pipeline $(BUILD)/fuzz/fuzz_config
+$(BUILD)/fuzz/fuzz_bpf: tests/fuzz/fuzz_bpf.c net/bpf.c net/bpf.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< net/bpf.c -o $@
+
+fuzz-build: $(BUILD)/fuzz/fuzz_pipeline $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_bpf
 
 fuzz: fuzz-build
 	@mkdir -p $(BUILD)/fuzz/corpus-pipeline $(BUILD)/fuzz/corpus-config
 	$(BUILD)/fuzz/fuzz_pipeline -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-pipeline tests/fuzz/corpus/pipeline
 	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-config tests/fuzz/corpus/config
+	@mkdir -p $(BUILD)/fuzz/corpus-bpf
+	$(BUILD)/fuzz/fuzz_bpf -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-bpf tests/fuzz/corpus/bpf
 
 # Host tools (pktgen, ...): their rules live beside them.
 -include tools/tools.mk

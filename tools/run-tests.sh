@@ -59,7 +59,7 @@ tools_pass=$((tools_pass + ${p:-0})); tools_fail=$((tools_fail + ${f:-1}))
 
 echo "== fuzzing (libFuzzer, ${FUZZ_TEST_SECONDS:-20} s per target) =="
 fuzz_pass=0; fuzz_fail=0
-for target in pipeline config; do
+for target in pipeline config bpf; do
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/$target/* "$corpus"/
   if build/fuzz/fuzz_$target -max_total_time=${FUZZ_TEST_SECONDS:-20} -print_final_stats=0 \
