@@ -40,7 +40,9 @@ IMG_OBJS   := $(patsubst %.c,$(BUILD)/img/%.o,$(IMG_SRCS)) \
 # Host unit tests: all of net/ plus the pure parts of kernel/ and drivers/
 # that are written to run against host memory (see DESIGN.md, "Where tests live").
 HOST_KERNEL := kernel/acpi.c kernel/pci.c kernel/paging.c
-HOST_SRCS  := $(wildcard net/*.c) $(wildcard $(HOST_KERNEL)) $(wildcard drivers/*.c) \
+# The WORKLOADS.md generators: their fingerprints are checked as unit tests.
+HOST_BENCH  := tools/bench/workloads.c
+HOST_SRCS  := $(wildcard net/*.c) $(wildcard $(HOST_KERNEL)) $(wildcard drivers/*.c) $(wildcard $(HOST_BENCH)) \
               $(wildcard tests/models/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DPKTMETAL_HOST \
@@ -70,7 +72,7 @@ $(BUILD)/pktmetal.efi: $(BUILD)/pktmetal.so
 	@size=$$(stat -c %s $@); echo "image: $@ $$size bytes"; \
 	  if [ $$size -gt 262144 ]; then echo "image over 256 KiB" >&2; exit 1; fi
 
-$(BUILD)/host/unit_tests: $(HOST_SRCS) $(UNIT_SRCS) $(wildcard net/*.h kernel/*.h drivers/*.h tests/models/*.h tests/unit/*.h)
+$(BUILD)/host/unit_tests: $(HOST_SRCS) $(UNIT_SRCS) $(wildcard net/*.h kernel/*.h drivers/*.h tests/models/*.h tests/unit/*.h tools/bench/workloads.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(HOST_SRCS) $(UNIT_SRCS) -o $@ $(HOST_LIBS)
 
