@@ -20,6 +20,16 @@ PACKAGES=(
   iputils-ping         # ping from Linux peers in the router/bridge tests
 )
 
+# `tools/deps.sh --bench` (make bench) also installs what the benchmarks
+# need; make test does not, so CI stays lean.
+BENCH_PACKAGES=(
+  libdpdk-dev          # DPDK as the side-by-side reference (tools/bench)
+  valgrind             # callgrind instruction counts
+)
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=("${BENCH_PACKAGES[@]}")
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,10 +1,11 @@
 /*
- * LPM benchmark: net/lpm.c on the WORKLOADS.md section 1 workload (route
- * and address generators, figures, CHECK fingerprints and output format as
- * specified there). pktmetal side only; DPDK is not linked in yet.
+ * LPM benchmark: net/lpm.c alone on the WORKLOADS.md section 1 workload
+ * (generators in workloads.c, figures, CHECK fingerprints and output format
+ * as specified there), for a machine without DPDK. host_bench runs the same
+ * figures side by side with rte_lpm (tools/bench/bench_lpm.c).
  *
- *   gcc -std=gnu11 -O3 -g -march=corei7 -I. tools/bench/lpm_bench.c net/lpm.c \
- *       -o build/lpm_bench
+ *   gcc -std=gnu11 -O3 -g -march=corei7 -I. tools/bench/lpm_bench.c \
+ *       tools/bench/workloads.c net/lpm.c -o build/lpm_bench
  *   taskset -c 1 build/lpm_bench [-r REPS]
  *   valgrind --tool=callgrind --collect-atstart=no build/lpm_bench --cg
  *
@@ -21,114 +22,7 @@
 #include <valgrind/callgrind.h>
 
 #include "net/lpm.h"
-
-#define WL_ROUTE_SEED 0x00C0FFEEull
-#define WL_ADDR_SEED  0x0ADD2E55ull
-#define WL_USE(x)     __asm__ volatile("" ::"r"(x) : "memory")
-
-struct wl_route {
-    uint32_t addr;
-    uint8_t len;
-    uint8_t nh;
-};
-
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint32_t mask(unsigned len)
-{
-    return len ? (uint32_t)(0xFFFFFFFFull << (32 - len)) : 0;
-}
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = calloc(1, n);
-
-    if (!p) {
-        fprintf(stderr, "out of memory (%zu bytes)\n", n);
-        exit(1);
-    }
-    return p;
-}
-
-/* 1a. Duplicates of (addr, len) are found in an open-addressed set. */
-static struct wl_route *wl_gen_routes(uint32_t n, uint64_t seed)
-{
-    uint32_t nb_slots = 1024;
-    struct wl_route *routes = xmalloc(n * sizeof(*routes));
-    uint64_t *seen, s = seed;
-    uint32_t nb = 0;
-
-    while (nb_slots < 4 * n)
-        nb_slots <<= 1;
-    seen = xmalloc(nb_slots * sizeof(*seen));
-    while (nb < n) {
-        uint64_t d1 = next(&s), d2 = next(&s);
-        unsigned p = d1 % 1000, len;
-        uint32_t addr, slot;
-        uint64_t key;
-
-        len = p < 600 ? 24 : p < 660 ? 23 : p < 720 ? 22 :
-              p < 900 ? 16 + (d1 >> 32) % 6 : 25 + (d1 >> 32) % 8;
-        addr = (uint32_t)(d2 >> 32) & mask(len);
-        key = ((uint64_t)addr << 8 | len) + 1;      /* 0 marks an empty slot */
-        slot = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & (nb_slots - 1);
-        while (seen[slot] != 0 && seen[slot] != key)
-            slot = (slot + 1) & (nb_slots - 1);
-        if (seen[slot] == key)
-            continue;
-        seen[slot] = key;
-        routes[nb++] = (struct wl_route){ addr, (uint8_t)len, (uint8_t)(d2 & 0xFF) };
-    }
-    free(seen);
-    return routes;
-}
-
-/* 1b. */
-static uint32_t *wl_gen_addrs(const struct wl_route *routes, uint32_t n, uint32_t count,
-                              uint64_t seed)
-{
-    uint8_t *touched = xmalloc(1u << 24);
-    uint32_t *a = xmalloc(count * sizeof(*a));
-    uint64_t s = seed;
-
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t b = routes[i].addr >> 8;
-        uint32_t nb = routes[i].len <= 24 ? 1u << (24 - routes[i].len) : 1;
-
-        memset(touched + b, 1, nb);
-    }
-    for (uint32_t i = 0; i < count; i++) {
-        uint64_t d = next(&s);
-
-        if (d >> 63 == 0) {
-            const struct wl_route *r = &routes[(uint32_t)d % n];
-
-            a[i] = r->addr | ((uint32_t)(next(&s) >> 32) & ~mask(r->len));
-        } else {
-            do
-                a[i] = (uint32_t)(next(&s) >> 32);
-            while (touched[a[i] >> 8]);
-        }
-    }
-    free(touched);
-    return a;
-}
+#include "tools/bench/workloads.h"
 
 static double now_ns(void)
 {
@@ -247,16 +141,14 @@ static void bench_table(const char *name, uint32_t n, int reps, int cg)
     char figure[64];
     double v[64];
     struct lpm_stats st;
-    uint64_t h = 0xcbf29ce484222325ull;
 
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t rec[6] = { (uint8_t)routes[i].addr, (uint8_t)(routes[i].addr >> 8),
-                           (uint8_t)(routes[i].addr >> 16), (uint8_t)(routes[i].addr >> 24),
-                           routes[i].len, routes[i].nh };
-        h = fnv1a(h, rec, sizeof(rec));
+    if (routes == NULL || addrs == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
     }
-    printf("CHECK  %s routes_fnv=%016llx addrs_fnv=%016llx\n", name, (unsigned long long)h,
-           (unsigned long long)fnv1a(0xcbf29ce484222325ull, addrs, count * sizeof(*addrs)));
+    printf("CHECK  %s routes_fnv=%016llx addrs_fnv=%016llx\n", name,
+           (unsigned long long)wl_routes_fnv(routes, n),
+           (unsigned long long)wl_addrs_fnv(addrs, count));
 
     snprintf(figure, sizeof(figure), "%s_build", name);
     if (cg) {

@@ -1,0 +1,50 @@
+# Benchmarks: pktmetal's building blocks against DPDK's on the host, with the
+# workloads of WORKLOADS.md. Included by the top Makefile. Figures, never
+# tests: nothing here runs in `make test`.
+#
+#   make bench-host-build   build/bench/host_bench
+#   make bench-host         build, then the timed pass (pinned) and the
+#                           callgrind pass (tools/bench/run_host.sh)
+#   make bench              everything measured so far (= bench-host)
+#   QUICK=1                 smaller counts and R=3: a smoke run, not figures
+#   BENCH_CORE=N            the CPU to pin to (default: the last one)
+#   BENCH_OUT=DIR           where outputs go (default build/bench)
+#
+# Both implementations are built into one binary with the same flags: gcc
+# -O3 -g plus DPDK's pkg-config cflags (Debian 12: -march=corei7).
+
+BENCH_DIR     := build/bench
+BENCH_CC      := gcc
+BENCH_DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+BENCH_DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
+BENCH_CFLAGS  := -std=gnu11 -O3 -g -Wall -Wextra -I. $(BENCH_DPDK_CFLAGS)
+BENCH_SRCS    := tools/bench/host_bench.c tools/bench/bench_core.c tools/bench/bench_pool.c \
+                 tools/bench/bench_csum.c tools/bench/bench_lpm.c tools/bench/bench_pipeline.c \
+                 tools/bench/workloads.c
+# pktmetal's side: all of net/ (as the unit tests link it) and the software port.
+BENCH_PM_SRCS := $(wildcard net/*.c) tests/models/sink_netdev.c
+BENCH_HDRS    := $(wildcard tools/bench/*.h net/*.h) tests/models/sink_netdev.h
+
+.PHONY: bench bench-host bench-host-build bench-deps
+
+# DPDK and valgrind are installed here, not by `make deps`, so CI stays lean;
+# the binary is then built by a fresh make, whose pkg-config sees DPDK.
+bench-deps:
+	@tools/deps.sh --bench
+
+bench-host-build: bench-deps
+	@$(MAKE) --no-print-directory $(BENCH_DIR)/host_bench
+
+$(BENCH_DIR)/host_bench: $(BENCH_SRCS) $(BENCH_PM_SRCS) $(BENCH_HDRS) tools/bench/bench.mk
+	@if [ -z "$(BENCH_DPDK_LIBS)" ]; then \
+	  echo "bench: libdpdk not found (pkg-config libdpdk): run make bench-deps" >&2; \
+	  exit 1; fi
+	@mkdir -p $(dir $@)
+	@echo "  CC    $@"
+	@$(BENCH_CC) $(BENCH_CFLAGS) $(BENCH_SRCS) $(BENCH_PM_SRCS) -o $@ $(BENCH_DPDK_LIBS) -lm
+
+bench-host: bench-host-build
+	@BENCH_OUT=$(or $(BENCH_OUT),$(BENCH_DIR)) QUICK=$(QUICK) BENCH_CORE=$(BENCH_CORE) \
+	  tools/bench/run_host.sh $(BENCH_DIR)/host_bench
+
+bench: bench-host
