@@ -83,7 +83,7 @@ static void pci_walk(void)
     pci_devs = kmem_alloc(sizeof(*pci_devs) * PCI_MAX_DEVS, 64);
     if (pci_devs == NULL)
         fail(EXIT_PLATFORM, "no kernel memory for the PCI device list");
-    pci_ecam_ops(&pci_ops, acpi.ecam_base, acpi.ecam_bus_start);
+    pci_ecam_ops(&pci_ops, acpi.ecam_base, acpi.ecam_bus_start, acpi.ecam_bus_end);
     nb_pci_devs = pci_enumerate(&pci_ops, pci_devs, PCI_MAX_DEVS);
     if (nb_pci_devs > PCI_MAX_DEVS) {
         kprintf("pci: %d devices found, only the first %d are used\n", nb_pci_devs,

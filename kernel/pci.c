@@ -51,7 +51,7 @@
 /* The one ECAM window (the kernel knows only segment 0). */
 struct pci_ecam {
     uint64_t base;             /* MCFG base address: where bus 0 would be */
-    uint8_t bus_start;
+    uint8_t bus_start, bus_end;   /* MCFG's bus range: only these are mapped */
 };
 
 static struct pci_ecam pci_ecam_window;
@@ -69,7 +69,7 @@ static uint32_t pci_ecam_read32(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn,
 {
     const struct pci_ecam *ecam = ctx;
 
-    if (bus < ecam->bus_start)
+    if (bus < ecam->bus_start || bus > ecam->bus_end)
         return 0xffffffffu;    /* outside the window: looks like an empty slot */
     return mmio_read32(pci_ecam_addr(ecam, bus, dev, fn, off));
 }
@@ -79,15 +79,17 @@ static void pci_ecam_write32(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn, ui
 {
     const struct pci_ecam *ecam = ctx;
 
-    if (bus < ecam->bus_start)
+    if (bus < ecam->bus_start || bus > ecam->bus_end)
         return;
     mmio_write32(pci_ecam_addr(ecam, bus, dev, fn, off), val);
 }
 
-void pci_ecam_ops(struct pci_cfg_ops *ops, uint64_t ecam_base, uint8_t bus_start)
+void pci_ecam_ops(struct pci_cfg_ops *ops, uint64_t ecam_base, uint8_t bus_start,
+                  uint8_t bus_end)
 {
     pci_ecam_window.base = ecam_base;
     pci_ecam_window.bus_start = bus_start;
+    pci_ecam_window.bus_end = bus_end;
     ops->read32 = pci_ecam_read32;
     ops->write32 = pci_ecam_write32;
     ops->ctx = &pci_ecam_window;

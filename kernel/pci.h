@@ -8,7 +8,7 @@
  * Typical use at boot:
  *
  *     struct pci_cfg_ops ops;
- *     pci_ecam_ops(&ops, acpi.ecam_base, acpi.ecam_bus_start);
+ *     pci_ecam_ops(&ops, acpi.ecam_base, acpi.ecam_bus_start, acpi.ecam_bus_end);
  *     n = pci_enumerate(&ops, devs, MAX_DEVS);   // sized BARs, sorted by b:d.f
  *     pci_enable(&ops, &devs[i], true, false, true);
  */
@@ -75,10 +75,12 @@ struct pci_cfg_ops {
 /*
  * Real ECAM through mmio_read32/mmio_write32. ecam_base is the MCFG base
  * address, which addresses bus 0 even when the range starts later; buses
- * below bus_start read as absent (all ones) and ignore writes. One ECAM
+ * outside bus_start..bus_end (MCFG's range, the only part mapped) read as
+ * absent (all ones) and ignore writes. One ECAM
  * window is supported: a second call replaces the first.
  */
-void pci_ecam_ops(struct pci_cfg_ops *ops, uint64_t ecam_base, uint8_t bus_start);
+void pci_ecam_ops(struct pci_cfg_ops *ops, uint64_t ecam_base, uint8_t bus_start,
+                  uint8_t bus_end);
 
 /*
  * Pure BAR decode (PCI Local Bus 3.0, 6.2.5.1). orig_lo/hi: the BAR as read;

@@ -535,7 +535,7 @@ Test(pci, ecam_ops_address_bus_device_function_and_offset)
     struct pci_cfg_ops ecam_ops;
 
     cr_assert_not_null(ecam);
-    pci_ecam_ops(&ecam_ops, (uint64_t)(uintptr_t)ecam, 0);
+    pci_ecam_ops(&ecam_ops, (uint64_t)(uintptr_t)ecam, 0, 255);
     *ecam_slot(ecam, 1, 3, 2, 0x10) = 0xfeedc0de;
     cr_assert_eq(ecam_ops.read32(ecam_ops.ctx, 1, 3, 2, 0x10), 0xfeedc0de);
     ecam_ops.write32(ecam_ops.ctx, 0, 31, 7, 0xffc, 0x12345678);
@@ -549,11 +549,26 @@ Test(pci, ecam_base_names_bus_0_and_buses_below_start_read_as_absent)
     struct pci_cfg_ops ecam_ops;
 
     cr_assert_not_null(ecam);
-    pci_ecam_ops(&ecam_ops, (uint64_t)(uintptr_t)ecam, 1);
+    pci_ecam_ops(&ecam_ops, (uint64_t)(uintptr_t)ecam, 1, 255);
     *ecam_slot(ecam, 1, 0, 0, 0) = 0x10001af4;
     cr_assert_eq(ecam_ops.read32(ecam_ops.ctx, 1, 0, 0, 0), 0x10001af4);
     cr_assert_eq(ecam_ops.read32(ecam_ops.ctx, 0, 0, 0, 0), 0xffffffffu);
     ecam_ops.write32(ecam_ops.ctx, 0, 0, 0, 0, 0x11111111);
     cr_assert_eq(*ecam_slot(ecam, 0, 0, 0, 0), 0, "write below bus_start dropped");
+    free(ecam);
+}
+
+Test(pci, buses_above_the_mcfg_range_read_as_absent_and_are_never_touched)
+{
+    /* Only buses 0..1 exist in this window; bus 2 lies past the memory. */
+    uint8_t *ecam = calloc(2, ECAM_BUS_BYTES);
+    struct pci_cfg_ops ecam_ops;
+
+    cr_assert_not_null(ecam);
+    pci_ecam_ops(&ecam_ops, (uint64_t)(uintptr_t)ecam, 0, 1);
+    *ecam_slot(ecam, 1, 0, 0, 0) = 0x10001af4;
+    cr_assert_eq(ecam_ops.read32(ecam_ops.ctx, 1, 0, 0, 0), 0x10001af4);
+    cr_assert_eq(ecam_ops.read32(ecam_ops.ctx, 2, 0, 0, 0), 0xffffffffu);  /* ASan: no read */
+    ecam_ops.write32(ecam_ops.ctx, 2, 0, 0, 0, 0x11111111);               /* ASan: no write */
     free(ecam);
 }
