@@ -107,14 +107,15 @@ static bool parse_points(const char *s, size_t n, uint16_t nb_ports, uint8_t poi
 struct start_args {
     uint8_t points[3];
     uint32_t snap;
+    uint32_t queue;
     const char *hex;
     size_t hex_len;
 };
 
-static int parse_start(const char *a, uint16_t nb_ports, struct start_args *sa, char *why,
-                       size_t why_size)
+static int parse_start(const char *a, uint16_t nb_ports, uint32_t queue_size,
+                       struct start_args *sa, char *why, size_t why_size)
 {
-    *sa = (struct start_args){ .snap = 65535 };
+    *sa = (struct start_args){ .snap = 65535, .queue = queue_size };
     while (*a != '\0') {
         while (*a == ' ')
             a++;
@@ -132,6 +133,11 @@ static int parse_start(const char *a, uint16_t nb_ports, struct start_args *sa, 
         } else if (starts_with(a, n, "snap=", &plen)) {
             if (!parse_uint(a + plen, n - plen, 65535, &sa->snap) || sa->snap == 0) {
                 fmt_snprintf(why, why_size, "bad snap '%.*s' (1..65535)", (int)n, a);
+                return -PM_EINVAL;
+            }
+        } else if (starts_with(a, n, "queue=", &plen)) {
+            if (!parse_uint(a + plen, n - plen, queue_size, &sa->queue) || sa->queue == 0) {
+                fmt_snprintf(why, why_size, "bad queue '%.*s' (1..%u)", (int)n, a, queue_size);
                 return -PM_EINVAL;
             }
         } else if (starts_with(a, n, "bpf=", &plen)) {
@@ -171,7 +177,7 @@ static void do_start(struct capture *c, const char *args, uint16_t nb_ports, cha
 {
     struct start_args sa;
     char why[96];
-    if (parse_start(args, nb_ports, &sa, why, sizeof(why)) < 0) {
+    if (parse_start(args, nb_ports, c->queue->size, &sa, why, sizeof(why)) < 0) {
         fmt_snprintf(reply, reply_size, "capture: error %s", why);
         return;
     }
@@ -187,6 +193,7 @@ static void do_start(struct capture *c, const char *args, uint16_t nb_ports, cha
     }
     c->nb_insns = (unsigned)n;
     c->snap = sa.snap;
+    c->queue_limit = sa.queue;
     for (int i = 0; i < 3; i++)
         c->points[i] = sa.points[i];
     c->captured = c->filtered = c->queue_drops = c->sent = c->tx_drops = 0;
@@ -194,8 +201,8 @@ static void do_start(struct capture *c, const char *args, uint16_t nb_ports, cha
     c->active = true;
     char pts[160];
     print_points(c, pts, sizeof(pts));
-    fmt_snprintf(reply, reply_size, "capture: ok started points=%s insns=%u snap=%u", pts,
-                 c->nb_insns, c->snap);
+    fmt_snprintf(reply, reply_size, "capture: ok started points=%s insns=%u snap=%u queue=%u",
+                 pts, c->nb_insns, c->snap, c->queue_limit);
 }
 
 static void print_counters(const struct capture *c, const char *what, char *reply, size_t size)
@@ -267,7 +274,7 @@ void capture_packet(struct capture *c, const struct pktbuf *pkt, enum capture_po
         c->filtered++;
         return;
     }
-    if (ring_full(c->queue) || pool_free_count(c->pool) <= CAPTURE_POOL_RESERVE) {
+    if (ring_count(c->queue) >= c->queue_limit || pool_free_count(c->pool) <= CAPTURE_POOL_RESERVE) {
         c->queue_drops++;
         return;
     }

@@ -10,10 +10,13 @@
  * With no capture running, the pipeline pays one predictable branch.
  *
  * Control (COM2, one command per line, replies start with "capture: "):
- *   capture start points=P[,P...] [snap=N] bpf=HEX
+ *   capture start points=P[,P...] [snap=N] [queue=N] bpf=HEX
  *       P: rxN | txN | dropN | rx* | tx* | drop*   (N = port number)
+ *       queue: copies that may wait for the capture port at once, 1..the
+ *              queue's size (default: all of it); a small queue makes a
+ *              burst shed copies sooner instead of holding pool buffers
  *       HEX: the program, 16 hex digits per instruction: code(4) jt(2) jf(2) k(8)
- *       reply: "capture: ok started points=... insns=N snap=N" or "capture: error WHY"
+ *       reply: "capture: ok started points=... insns=N snap=N queue=N" or "capture: error WHY"
  *   capture stop     reply: "capture: ok stopped captured=N queue_drops=N filtered=N"
  *   capture status   reply: "capture: status active=0|1 captured=N queue_drops=N filtered=N points=..."
  *
@@ -49,6 +52,7 @@ struct capture {
     bool active;
     uint8_t points[3];              /* per capture point: bit N = port N */
     uint32_t snap;
+    uint32_t queue_limit;           /* copies waiting at most (queue=) */
     unsigned nb_insns;
     struct bpf_insn prog[BPF_MAX_INSNS];
     struct pool *pool;

@@ -60,7 +60,7 @@ static struct pktbuf *frame(uint16_t len, uint8_t fill)
 Test(capture, start_names_the_points_and_program_size)
 {
     command("start points=rx0,tx*,drop1 snap=128 bpf=" ACCEPT_ALL);
-    cr_assert_str_eq(reply, "capture: ok started points=rx0,tx0,tx1,drop1 insns=1 snap=128");
+    cr_assert_str_eq(reply, "capture: ok started points=rx0,tx0,tx1,drop1 insns=1 snap=128 queue=8");
     cr_assert(capture_wants(cap, CAPTURE_POINT_RX, 0));
     cr_assert(!capture_wants(cap, CAPTURE_POINT_RX, 1));
     cr_assert(capture_wants(cap, CAPTURE_POINT_DROP, 1));
@@ -76,6 +76,10 @@ Test(capture, bad_commands_get_a_reason_and_start_nothing)
     cr_assert(strncmp(reply, "capture: error bpf= is not", 26) == 0, "%s", reply);
     command("start points=rx0 bpf=0015000500000000" ACCEPT_ALL);   /* jeq jumps past the end */
     cr_assert(strncmp(reply, "capture: error filter rejected:", 31) == 0, "%s", reply);
+    command("start points=rx0 queue=0 bpf=" ACCEPT_ALL);
+    cr_assert_str_eq(reply, "capture: error bad queue 'queue=0' (1..8)");
+    command("start points=rx0 queue=9 bpf=" ACCEPT_ALL);
+    cr_assert_str_eq(reply, "capture: error bad queue 'queue=9' (1..8)");
     command("start points=rx0 colour=blue bpf=" ACCEPT_ALL);
     cr_assert_str_eq(reply, "capture: error unknown argument 'colour=blue'");
     command("begin");
@@ -128,6 +132,26 @@ Test(capture, full_queue_counts_queue_drops_and_never_blocks)
     command("stop");
     cr_assert_str_eq(reply, "capture: ok stopped active=0 captured=8 queue_drops=12 filtered=0 "
                             "sent=0 tx_drops=0");
+}
+
+Test(capture, queue_option_caps_the_copies_waiting)
+{
+    command("start points=rx0 queue=3 bpf=" ACCEPT_ALL);
+    cr_assert(strstr(reply, " queue=3") != NULL, "%s", reply);
+    struct pktbuf *b = frame(60, 1);
+    for (int i = 0; i < 5; i++)
+        capture_packet(cap, b, CAPTURE_POINT_RX, 0, 0, 0);
+    cr_assert_eq(cap->captured, 3);
+    cr_assert_eq(cap->queue_drops, 2);
+    void *obj;
+    cr_assert_eq(ring_dequeue_burst(cap->queue, &obj, 1), 1);   /* the port took one */
+    pktbuf_free(obj);
+    capture_packet(cap, b, CAPTURE_POINT_RX, 0, 0, 0);
+    capture_packet(cap, b, CAPTURE_POINT_RX, 0, 0, 0);
+    pktbuf_free(b);
+    cr_assert_eq(cap->captured, 4);
+    cr_assert_eq(cap->queue_drops, 3);
+    cr_assert_eq(cap->captured + cap->queue_drops, 7);
 }
 
 Test(capture, copies_stop_when_the_pool_reserve_is_reached)

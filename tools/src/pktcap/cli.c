@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-"usage: pktcap [-i PORT]... [--point rx|tx|drop|any]... [-s SNAPLEN]\n"
+"usage: pktcap [-i PORT]... [--point rx|tx|drop|any]... [-s SNAPLEN] [--queue N]\n"
 "              [--control SOCKET] [--capture-udp HOST_PORT] [--run RUNFILE]\n"
 "              [-w FILE|-] [-c COUNT] [--duration S] [--timeout S]\n"
 "              [--reply-timeout S] [-d]\n"
@@ -26,6 +26,9 @@ static const char usage_text[] =
 "  -i PORT            pktmetal port number, or '*' for all (repeatable; default *)\n"
 "  --point P          rx, tx, drop or any (= rx,tx,drop); repeatable; default rx\n"
 "  -s SNAPLEN         bytes kept per packet, 1..65535 (0 or default: 65535)\n"
+"  --queue N          copies the image may hold for the capture port at once,\n"
+"                     1..its queue size (default: all of it); copies beyond\n"
+"                     are counted as image queue drops\n"
 "  --control SOCKET   unix socket of the image's control channel (COM2)\n"
 "  --capture-udp PORT 127.0.0.1 UDP port the capture NIC's frames arrive on\n"
 "  --run RUNFILE      JSON written by the QEMU launcher: control, capture_udp,\n"
@@ -55,6 +58,7 @@ enum {
 	OPT_DURATION,
 	OPT_TIMEOUT,
 	OPT_REPLY_TIMEOUT,
+	OPT_QUEUE,
 };
 
 static const struct option long_options[] = {
@@ -65,6 +69,7 @@ static const struct option long_options[] = {
 	{ "duration",    required_argument, NULL, OPT_DURATION },
 	{ "timeout",     required_argument, NULL, OPT_TIMEOUT },
 	{ "reply-timeout", required_argument, NULL, OPT_REPLY_TIMEOUT },
+	{ "queue",       required_argument, NULL, OPT_QUEUE },
 	{ "help",        no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -169,6 +174,11 @@ static int parse_option(struct pktcap *pc, int opt, const char *arg)
 		if (parse_uint(arg, 0, 65535, &v))
 			return bad_value("-s", arg, "expected 0..65535");
 		pc->snaplen = v ? (uint32_t)v : PC_DEFAULT_SNAP;
+		return 0;
+	case OPT_QUEUE:
+		if (parse_uint(arg, 1, UINT32_MAX, &v))
+			return bad_value("--queue", arg, "expected a count >= 1");
+		pc->queue = (uint32_t)v;
 		return 0;
 	case OPT_CONTROL:
 		pc->control_path = arg;

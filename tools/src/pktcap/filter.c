@@ -94,17 +94,22 @@ static int build_points(struct pktcap *pc)
 
 int filter_build_command(struct pktcap *pc)
 {
-	static const char fmt[] = "capture start points=%s snap=%u bpf=";
+	static const char fmt[] = "capture start points=%s snap=%u%s bpf=";
+	char queue_arg[24] = "";
 	size_t size, len;
 	char *cmd;
 
+	if (pc->queue)
+		snprintf(queue_arg, sizeof(queue_arg), " queue=%u", pc->queue);
+
 	if (build_points(pc))
 		return -1;
-	size = sizeof(fmt) + strlen(pc->points_text) + 16 + (size_t)pc->nb_insns * 16 + 1;
+	size = sizeof(fmt) + strlen(pc->points_text) + 16 + sizeof(queue_arg) +
+	       (size_t)pc->nb_insns * 16 + 1;
 	cmd = malloc(size);
 	if (!cmd)
 		return -1;
-	len = (size_t)snprintf(cmd, size, fmt, pc->points_text, pc->snaplen);
+	len = (size_t)snprintf(cmd, size, fmt, pc->points_text, pc->snaplen, queue_arg);
 	for (unsigned i = 0; i < pc->nb_insns; i++) {
 		const struct pc_insn *in = &pc->prog[i];
 

@@ -139,6 +139,7 @@ struct pktcap {
 	uint16_t sel_ports[PC_MAX_PORTS];
 	unsigned point_mask;             /* 1 << enum pc_point */
 	uint32_t snaplen;
+	uint32_t queue;                  /* --queue; 0: the image's whole queue */
 	const char *control_path;
 	int capture_udp;                 /* 0: not given */
 	const char *run_path;            /* --run; NULL: the default, if needed */

@@ -129,8 +129,10 @@ check "-i/--point/-s make points=tx3,tx1,drop3,drop1 snap=128" \
   has "$TMP/dump" '^capture start points=tx3,tx1,drop3,drop1 snap=128 bpf=000600000000ffff$'
 "$PKTCAP" -d --point any >"$TMP/dump" 2>&1
 check "--point any is rx*,tx*,drop*" has "$TMP/dump" '^capture start points=rx\*,tx\*,drop\* snap=65535 '
+"$PKTCAP" -d --queue 4 >"$TMP/dump" 2>&1
+check "--queue 4 is queue=4 in the start command" has "$TMP/dump" '^capture start points=rx\* snap=65535 queue=4 bpf='
 
-for bad in "-i x" "--point up" "-s 70000" "-c 0" "--duration -1" "--capture-udp 0" "--bogus"; do
+for bad in "-i x" "--point up" "-s 70000" "-c 0" "--duration -1" "--capture-udp 0" "--queue 0" "--bogus"; do
   pc $bad ''
   check "usage error '$bad' exits 2" eval '[ $RC = 2 ]'
 done
