@@ -98,15 +98,30 @@ clean:
 	rm -rf $(BUILD)
 
 # libFuzzer targets (clang): the whole pipeline with a frame as input, the
-# config parser, and the BPF validator + interpreter. `make test` runs each briefly; `make fuzz` runs them longer.
+# config parser, and the BPF validator + interpreter. `make test` runs each
+# briefly and replays the pipeline corpus (replay_pipeline: every drop reason
+# reached); `make fuzz` runs them longer, FUZZ_SECONDS each, or FUZZ_RUNS
+# executions each when that is set. New inputs land in build/fuzz/corpus-*;
+# the seeds in tests/fuzz/corpus/ are only read (tests/fuzz/make_seeds.py
+# writes the named ones).
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -I. -DPKTMETAL_HOST -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 300
+FUZZ_RUNS    ?=
+FUZZ_LIMIT   = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+FUZZ_PIPELINE_SRCS := tests/fuzz/fuzz_pipeline.c $(wildcard net/*.c) tests/models/sink_netdev.c
+FUZZ_PIPELINE_DEPS := $(FUZZ_PIPELINE_SRCS) tests/fuzz/fuzz_pipeline.h $(wildcard net/*.h) \
+                      tests/models/sink_netdev.h
 
-$(BUILD)/fuzz/fuzz_pipeline: tests/fuzz/fuzz_pipeline.c $(wildcard net/*.c net/*.h) tests/models/sink_netdev.c
+$(BUILD)/fuzz/fuzz_pipeline: $(FUZZ_PIPELINE_DEPS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(wildcard net/*.c) tests/models/sink_netdev.c -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_PIPELINE_SRCS) -o $@
+
+# The same harness without libFuzzer, under gcc's ASan/UBSan, for the replay.
+$(BUILD)/fuzz/replay_pipeline: tests/fuzz/replay_pipeline.c $(FUZZ_PIPELINE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) tests/fuzz/replay_pipeline.c $(FUZZ_PIPELINE_SRCS) -o $@
 
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(wildcard net/*.c net/*.h)
 	@mkdir -p $(dir $@)
@@ -116,14 +131,13 @@ $(BUILD)/fuzz/fuzz_bpf: tests/fuzz/fuzz_bpf.c net/bpf.c net/bpf.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< net/bpf.c -o $@
 
-fuzz-build: $(BUILD)/fuzz/fuzz_pipeline $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_bpf
+fuzz-build: $(BUILD)/fuzz/fuzz_pipeline $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_bpf \
+            $(BUILD)/fuzz/replay_pipeline
 
 fuzz: fuzz-build
-	@mkdir -p $(BUILD)/fuzz/corpus-pipeline $(BUILD)/fuzz/corpus-config
-	$(BUILD)/fuzz/fuzz_pipeline -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-pipeline tests/fuzz/corpus/pipeline
-	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-config tests/fuzz/corpus/config
-	@mkdir -p $(BUILD)/fuzz/corpus-bpf
-	$(BUILD)/fuzz/fuzz_bpf -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-bpf tests/fuzz/corpus/bpf
+	@for t in pipeline config bpf; do \
+	  tests/fuzz/run.sh $$t $(BUILD)/fuzz/corpus-$$t $(FUZZ_LIMIT) || exit 1; \
+	done
 
 # Host tools (pktgen, ...): their rules live beside them.
 -include tools/tools.mk

@@ -57,21 +57,23 @@ rm -f "$pktstat_log"
 tools_pass=$((tools_pass + ${p:-0})); tools_fail=$((tools_fail + ${f:-1}))
 [ "$pktstat_rc" -ne 0 ] && [ "${f:-1}" -eq 0 ] && tools_fail=$((tools_fail + 1))
 
-echo "== fuzzing (libFuzzer, ${FUZZ_TEST_SECONDS:-20} s per target) =="
+echo "== fuzzing (libFuzzer, ${FUZZ_TEST_SECONDS:-20} s per target; pipeline corpus replay) =="
 fuzz_pass=0; fuzz_fail=0
 for target in pipeline config bpf; do
   corpus=$(mktemp -d)
-  cp tests/fuzz/corpus/$target/* "$corpus"/
-  if build/fuzz/fuzz_$target -max_total_time=${FUZZ_TEST_SECONDS:-20} -print_final_stats=0 \
-       "$corpus" > build/fuzz/$target.log 2>&1; then
+  if tests/fuzz/run.sh $target "$corpus" -max_total_time=${FUZZ_TEST_SECONDS:-20}; then
     fuzz_pass=$((fuzz_pass + 1))
-    echo "fuzz_$target: $(grep -a -o 'Done [0-9]* runs' build/fuzz/$target.log | tail -1), no crash"
   else
     fuzz_fail=$((fuzz_fail + 1))
-    echo "fuzz_$target: FAILED"; tail -40 build/fuzz/$target.log
   fi
   rm -rf "$corpus"
 done
+# Every drop reason must be reached by the pipeline corpus (replay_pipeline.c).
+if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build/fuzz/replay_pipeline tests/fuzz/corpus/pipeline; then
+  fuzz_pass=$((fuzz_pass + 1))
+else
+  fuzz_fail=$((fuzz_fail + 1))
+fi
 
 echo "== QEMU tests =="
 qemu_log=$(mktemp)

@@ -1,15 +1,37 @@
 /*
- * libFuzzer target: one frame through the whole pipeline, in every mode.
+ * libFuzzer target: a frame through the whole pipeline, in every mode.
  *
- * The input's first byte picks the input port; the rest is the frame. It is
- * run through router mode (with an ACL, addresses, routes, a static
- * neighbour, and a capture of every point through a port-filtering BPF
- * program), bridge mode and l2fwd with the same ACL. After each input the
- * router's clock jumps far enough that any packet parked for ARP resolution
- * is dropped, and the pool must be back at its baseline: a buffer leaked or
- * freed twice on any path fails the run, as does any sanitizer report.
+ * An input is a small header, then the frame:
+ *
+ *   byte 0   input port, modulo NB_PORTS
+ *   byte 1   knobs, for what one frame on an idle box cannot provoke:
+ *              bits 0-1  copies of the frame received back to back: 1, 2,
+ *                        ROUTER_NEIGH_QUEUE + 1 (one more than a neighbour
+ *                        parks), 2 * PIPELINE_BURST (two full bursts)
+ *              bits 2-3  frames each port takes per tx_burst: all, none, 1, 2
+ *              bits 4-5  the per-packet program: none, drop, tx, redirect
+ *              bit  6    redirect to a port that does not exist (else to the
+ *                        port after the input port)
+ *              bit  7    the pool is empty while the frames are processed
+ *                        (only the received copies have buffers)
+ *   byte 2   time since the previous input, in 100 ms (0 to 25.5 s)
+ *   byte 3-  the frame
+ *
+ * The copies go through router mode (ACL, addresses, routes, a static
+ * neighbour, a capture of every point through a BPF program), then bridge
+ * mode and l2fwd with the same ACL, in bursts of at most PIPELINE_BURST,
+ * each followed by a flush as in the main loop. Then housekeeping runs once
+ * a second until every ARP resolution the input started has failed, and
+ * the pool must be back at its baseline with no buffer ever refused: a
+ * buffer leaked or freed twice on any path fails the run, as does any
+ * sanitizer report.
+ *
+ * State carries over from one input to the next as it would on a wire:
+ * learned neighbours (and failed ones, for their hold-down time), bridge
+ * entries, the ICMP token bucket.
  */
-#include <stdint.h>
+#include "tests/fuzz/fuzz_pipeline.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +45,31 @@
 #include "net/router.h"
 #include "tests/models/sink_netdev.h"
 
-#define NB_PORTS 3
-#define POOL_BYTES (2u << 20)
+#define NB_PORTS        3
+#define POOL_BYTES      (4u << 20)      /* > CAPTURE_POOL_RESERVE buffers, so capture copies */
+#define HEADER_BYTES    3
+#define MAX_COPIES      (2 * PIPELINE_BURST)
+#define GAP_UNIT_NS     100000000ull
+#define BRIDGE_AGE_NS   60000000000ull
+/* From the first ARP request to FAILED: 1 + ROUTER_ARP_RETRIES requests
+ * ROUTER_ARP_RETRY_NS apart, then the last one's wait; one more for slack. */
+#define SETTLE_STEPS    (ROUTER_ARP_RETRIES + 2)
+
+struct input {
+    uint16_t port;
+    uint16_t copies;
+    uint16_t tx_room;
+    enum pipeline_verdict verdict;
+    bool program;
+    uint16_t redirect_port;
+    bool starve;
+    uint64_t gap_ns;
+    const uint8_t *frame;
+    uint16_t len;
+};
+
+static const uint16_t copies_knob[4] = { 1, 2, ROUTER_NEIGH_QUEUE + 1, MAX_COPIES };
+static const uint16_t tx_room_knob[4] = { 0xffff, 0, 1, 2 };
 
 static struct pool *pool;
 static struct sink_netdev ports[NB_PORTS];
@@ -34,6 +79,10 @@ static struct config cfg;
 static uint64_t now_ns = 1;
 static struct capture *cap;
 static struct sink_netdev cap_port;
+static struct pktbuf **hoard;           /* the pool's free buffers, while starved */
+static unsigned nb_hoarded;
+
+/* --- setup ------------------------------------------------------------------ */
 
 static void router_emit(void *ctx, uint16_t port, struct pktbuf *pkt)
 {
@@ -64,10 +113,47 @@ static void add_acl(const char *line)
         abort();
 }
 
+/* Port 0 10.0.0.1/24 and port 1 10.0.1.1/24; port 2 has no address.
+ * 172.16.0.0/12 goes via a static neighbour, 192.168.0.0/16 via a gateway
+ * that must be resolved; there is no default route. */
+static struct router *setup_router(void)
+{
+    size_t lb = lpm_mem_bytes(64);
+    struct lpm *lpm = lpm_create(malloc(lb), lb, 64);
+    struct router_io io = { .pool = pool, .emit = router_emit, .drop = router_drop,
+                            .ctx = &pl_router };
+    struct router *r = router_create(malloc(router_mem_bytes()), router_mem_bytes(), lpm, &io);
+    if (r == NULL || router_add_port(r, 0, 0x0a000001, 24, ports[0].nd.mac) != 0 ||
+        router_add_port(r, 1, 0x0a000101, 24, ports[1].nd.mac) != 0 ||
+        router_add_route(r, 0xac100000, 12, 0x0a000102) != 0 ||
+        router_add_route(r, 0xc0a80000, 16, 0x0a000002) != 0 ||
+        router_add_neighbor(r, 0x0a000102, (const uint8_t *)"\x02\x00\x00\x00\x01\x02") != 0)
+        abort();
+    return r;
+}
+
+/* Captures IPv4 frames at every point: ldh [12]; jeq #0x800 jt 1;
+ * ret #0; ret #65535, so the filter's verdict depends on the frame. */
+static void setup_capture(void)
+{
+    static const char prog[] = "002800000000000c" "0015010000000800"
+                               "0006000000000000" "000600000000ffff";
+    cap = calloc(1, sizeof(*cap));
+    void *rmem = aligned_alloc(64, ring_mem_bytes(64));
+    sink_netdev_init(&cap_port, 3, (const uint8_t *)"\x52\x54\x00\x00\x00\x13", pool);
+    capture_init(cap, pool, ring_init(rmem, 64), cap_port.nd.mac, 0);
+    char reply[256], cmd[160];
+    snprintf(cmd, sizeof(cmd), "start points=rx*,tx*,drop* snap=200 bpf=%s", prog);
+    capture_command(cap, cmd, NB_PORTS, reply, sizeof(reply));
+    if (strncmp(reply, "capture: ok", 11) != 0)
+        abort();
+}
+
 static void setup(void)
 {
     void *mem = aligned_alloc(4096, POOL_BYTES);
     pool = pool_create(mem, (dma_addr_t)(uintptr_t)mem, POOL_BYTES, 0);
+    hoard = calloc(pool->nb_bufs, sizeof(*hoard));
     for (int p = 0; p < NB_PORTS; p++) {
         uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, (uint8_t)(0x10 + p) };
         sink_netdev_init(&ports[p], (uint16_t)p, mac, pool);
@@ -81,78 +167,135 @@ static void setup(void)
     cfg.mode = CONFIG_MODE_ROUTER;
     pipeline_init(&pl_router, &cfg, devs, NB_PORTS, pool);
     pl_router.acl = &cfg.acl;
-    size_t lb = lpm_mem_bytes(64);
-    struct lpm *lpm = lpm_create(malloc(lb), lb, 64);
-    struct router_io io = { .pool = pool, .emit = router_emit, .drop = router_drop,
-                            .ctx = &pl_router };
-    struct router *r = router_create(malloc(router_mem_bytes()), router_mem_bytes(), lpm, &io);
-    router_add_port(r, 0, 0x0a000001, 24, ports[0].nd.mac);
-    router_add_port(r, 1, 0x0a000101, 24, ports[1].nd.mac);
-    router_add_route(r, 0xac100000, 12, 0x0a000102);
-    router_add_route(r, 0, 0, 0x0a000002);
-    router_add_neighbor(r, 0x0a000102, (const uint8_t *)"\x02\x00\x00\x00\x01\x02");
-    pl_router.router = r;
-
-    /* Capture IPv4 frames at every point: ldh [12]; jeq #0x800 jt 1;
-     * ret #0; ret #65535 — so the filter's verdict depends on the frame. */
-    static const char prog[] = "002800000000000c" "0015010000000800"
-                               "0006000000000000" "000600000000ffff";
-    cap = calloc(1, sizeof(*cap));
-    void *rmem = aligned_alloc(64, ring_mem_bytes(64));
-    sink_netdev_init(&cap_port, 3, (const uint8_t *)"\x52\x54\x00\x00\x00\x13", pool);
-    capture_init(cap, pool, ring_init(rmem, 64), cap_port.nd.mac, 0);
-    char reply[256], cmd[160];
-    snprintf(cmd, sizeof(cmd), "start points=rx*,tx*,drop* snap=200 bpf=%s", prog);
-    capture_command(cap, cmd, NB_PORTS, reply, sizeof(reply));
-    if (strncmp(reply, "capture: ok", 11) != 0)
-        abort();
+    pl_router.router = setup_router();
+    setup_capture();
     pl_router.capture = cap;
 
     cfg.mode = CONFIG_MODE_BRIDGE;
     pipeline_init(&pl_bridge, &cfg, devs, NB_PORTS, pool);
     pl_bridge.acl = &cfg.acl;
     size_t bb = bridge_mem_bytes(256);
-    pl_bridge.bridge = bridge_create(malloc(bb), bb, 256, 1000000000ull, true);
+    pl_bridge.bridge = bridge_create(malloc(bb), bb, 256, BRIDGE_AGE_NS, true);
 
     cfg.mode = CONFIG_MODE_L2FWD;
     pipeline_init(&pl_l2fwd, &cfg, devs, NB_PORTS, pool);
     pl_l2fwd.acl = &cfg.acl;
 }
 
-static void run(struct pipeline *pl, uint16_t port, const uint8_t *frame, uint16_t len)
+/* --- one input ---------------------------------------------------------------- */
+
+static bool input_read(const uint8_t *data, size_t size, struct input *in)
 {
-    struct pktbuf *b = pool_get(pool);
-    if (b == NULL)
-        abort();
-    memcpy(pktbuf_data(b), frame, len);
-    b->data_len = len;
-    pipeline_run(pl, port, &b, 1, now_ns);
+    if (size < HEADER_BYTES || size > HEADER_BYTES + PKTBUF_DATA_ROOM)
+        return false;
+    uint8_t knobs = data[1];
+    static const enum pipeline_verdict verdicts[4] = { PIPELINE_PASS, PIPELINE_DROP,
+                                                       PIPELINE_TX, PIPELINE_REDIRECT };
+    *in = (struct input){
+        .port = data[0] % NB_PORTS,
+        .copies = copies_knob[knobs & 3],
+        .tx_room = tx_room_knob[(knobs >> 2) & 3],
+        .program = ((knobs >> 4) & 3) != 0,
+        .verdict = verdicts[(knobs >> 4) & 3],
+        .starve = (knobs & 0x80) != 0,
+        .gap_ns = data[2] * GAP_UNIT_NS,
+        .frame = data + HEADER_BYTES,
+        .len = (uint16_t)(size - HEADER_BYTES),
+    };
+    in->redirect_port = knobs & 0x40 ? NB_PORTS : (uint16_t)((in->port + 1) % NB_PORTS);
+    return true;
+}
+
+static enum pipeline_verdict program(void *ctx, struct pktbuf *pkt, uint16_t *port)
+{
+    const struct input *in = ctx;
+    (void)pkt;
+    *port = in->redirect_port;
+    return in->verdict;
+}
+
+/* Takes every free buffer out of the pool, or gives them all back. */
+static void pool_starve(void)
+{
+    unsigned got;
+    nb_hoarded = 0;
+    while ((got = pool_get_bulk(pool, hoard + nb_hoarded, 64)) > 0)
+        nb_hoarded += got;
+}
+
+static void pool_feed(void)
+{
+    pool_put_bulk(pool, hoard, nb_hoarded);
+    nb_hoarded = 0;
+}
+
+/* What the main loop does after each burst: TX, drops freed, captured
+ * copies sent out of the capture port. */
+static void flush(struct pipeline *pl)
+{
     pipeline_flush(pl);
+    while (capture_drain(cap, &cap_port.nd) > 0)
+        ;
+}
+
+static void run_mode(struct pipeline *pl, struct input *in)
+{
+    struct pktbuf *pkts[MAX_COPIES];
+    if (pool_get_bulk(pool, pkts, in->copies) != in->copies)
+        abort();                        /* the pool is sized for this */
+    for (unsigned i = 0; i < in->copies; i++) {
+        memcpy(pktbuf_data(pkts[i]), in->frame, in->len);
+        pkts[i]->data_len = in->len;
+    }
+    pl->prog = in->program ? program : NULL;
+    pl->prog_ctx = in;
+    if (in->starve)
+        pool_starve();
+    for (unsigned done = 0; done < in->copies; done += PIPELINE_BURST) {
+        unsigned n = in->copies - done < PIPELINE_BURST ? in->copies - done : PIPELINE_BURST;
+        pipeline_run(pl, in->port, pkts + done, (uint16_t)n, now_ns);
+        flush(pl);
+    }
+    if (in->starve)
+        pool_feed();
+}
+
+static void housekeeping(void)
+{
+    for (int i = 0; i < SETTLE_STEPS; i++) {
+        now_ns += ROUTER_ARP_RETRY_NS;
+        router_tick(pl_router.router, now_ns);
+        flush(&pl_router);
+        bridge_age(pl_bridge.bridge, now_ns);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct input in;
+
     if (pool == NULL)
         setup();
-    if (size < 1 || size > 1 + PKTBUF_DATA_ROOM)
+    if (!input_read(data, size, &in))
         return 0;
     uint32_t baseline = pool_in_use(pool);
-    uint16_t port = data[0] % NB_PORTS;
-    const uint8_t *frame = data + 1;
-    uint16_t len = (uint16_t)(size - 1);
+    for (int p = 0; p < NB_PORTS; p++)
+        ports[p].tx_room = in.tx_room;
+    cap_port.tx_room = in.tx_room;
+    now_ns += in.gap_ns;
 
-    run(&pl_router, port, frame, len);
-    while (capture_drain(cap, &cap_port.nd) > 0)
-        ;
-    run(&pl_bridge, port, frame, len);
-    run(&pl_l2fwd, port, frame, len);
-    /* Let every ARP resolution the frame started run out of retries. */
-    for (int i = 0; i < 6; i++) {
-        now_ns += 2000000000ull;
-        router_tick(pl_router.router, now_ns);
-        pipeline_flush(&pl_router);
-    }
-    if (pool_in_use(pool) != baseline)
+    run_mode(&pl_router, &in);
+    run_mode(&pl_bridge, &in);
+    run_mode(&pl_l2fwd, &in);
+    housekeeping();
+    /* A buffer freed twice is refused by the pool and counted, not lost. */
+    if (pool_in_use(pool) != baseline || pool->nb_put_rejected != 0)
         abort();
     return 0;
+}
+
+void fuzz_pipeline_drops(uint64_t drops[DROP__COUNT])
+{
+    for (int r = 0; r < DROP__COUNT; r++)
+        drops[r] = pl_router.drops[r] + pl_bridge.drops[r] + pl_l2fwd.drops[r];
 }
