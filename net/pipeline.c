@@ -190,6 +190,7 @@ static void flood(struct pipeline *pl, struct pktbuf *pkt, uint16_t in_port)
     for (uint16_t p = 0; p < (uint16_t)last; p++) {
         if (p == in_port)
             continue;
+        pl->copies++;
         struct pktbuf *c = clone_packet(pl, pkt);
         if (c == NULL)
             pl->drops[DROP_NO_BUFFER]++;
@@ -263,6 +264,7 @@ void pipeline_run(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts, u
                   uint64_t now_ns)
 {
     pl->now_ns = now_ns;
+    pl->received += n;
     for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
         __builtin_prefetch(pktbuf_data(pkts[i]));
     for (uint16_t i = 0; i < n; i++) {
@@ -272,5 +274,23 @@ void pipeline_run(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts, u
         if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_RX, in_port))
             capture_packet(pl->capture, pkts[i], CAPTURE_POINT_RX, in_port, 0, now_ns);
         run_one(pl, pkts[i]);
+    }
+}
+
+void pipeline_get_accounting(const struct pipeline *pl, struct pipeline_accounting *a)
+{
+    *a = (struct pipeline_accounting){
+        .received = pl->received,
+        .generated = pl->copies,
+        .forwarded = pl->forwarded,
+        .consumed = pl->drops[DROP_NONE],
+    };
+    for (int r = DROP_NONE + 1; r < DROP__COUNT; r++)
+        a->dropped += pl->drops[r];
+    if (pl->router != NULL) {
+        struct router_stats rs;
+        router_get_stats(pl->router, &rs);
+        a->generated += rs.arp_requests_sent + rs.icmp_errors_sent;
+        a->parked = rs.parked;
     }
 }

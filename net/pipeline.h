@@ -68,11 +68,30 @@ struct pipeline {
     pipeline_prog_fn prog;              /* NULL: the hook passes everything */
     void *prog_ctx;
     uint64_t now_ns;                    /* of the burst being run */
+    /* Every buffer is accounted for (DESIGN.md, Hot path: nothing dropped
+     * silently): received + copies + what the router makes (ARP requests,
+     * ICMP errors) = forwarded + drops by reason + consumed (drops[NONE]:
+     * used up, e.g. an ARP reply learned) + parked (waiting for ARP). */
+    uint64_t received;                  /* packets pipeline_run was given */
+    uint64_t copies;                    /* flood copies wanted (a missing one is NO_BUFFER) */
     uint64_t drops[DROP__COUNT];
-    uint64_t forwarded;                 /* packets queued for TX */
+    uint64_t forwarded;                 /* packets the ports' TX took */
     uint16_t nb_dropped;
     struct pktbuf *dropped[PIPELINE_DROP_BATCH];
 };
+
+/* The buffer ledger: in = received + generated; out = forwarded + dropped
+ * + consumed + parked. in == out whenever no burst is being run. */
+struct pipeline_accounting {
+    uint64_t received;                  /* from the ports' RX */
+    uint64_t generated;                 /* flood copies, router ARP requests and ICMP errors */
+    uint64_t forwarded;                 /* taken by the ports' TX */
+    uint64_t dropped;                   /* sum of drops[] but DROP_NONE */
+    uint64_t consumed;                  /* used up inside (drops[DROP_NONE]) */
+    uint64_t parked;                    /* waiting for ARP resolution now */
+};
+
+void pipeline_get_accounting(const struct pipeline *pl, struct pipeline_accounting *a);
 
 /* Sets up l2fwd pairs and peer MACs from cfg; mode-specific tables (bridge,
  * router, acl) are attached by the caller before the first burst. */

@@ -986,6 +986,9 @@ int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6])
 void router_get_stats(const struct router *r, struct router_stats *out)
 {
     *out = r->stats;
+    out->parked = 0;
+    for (uint32_t i = 0; i < r->neigh.nb_entries; i++)
+        out->parked += r->neigh.entries[i].nb_queued;
 }
 
 static void ipv4_format(char *buf, size_t size, uint32_t a)

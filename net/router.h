@@ -55,6 +55,7 @@ struct router_stats {
     uint64_t neigh_queue_drops, neigh_failures;
     uint64_t neigh_table_full;          /* no free or evictable entry for a next hop */
     uint64_t no_buffer;                 /* ARP/ICMP not sent: io->pool was empty */
+    uint64_t parked;                    /* packets waiting for ARP now (not a total) */
 };
 
 struct router;

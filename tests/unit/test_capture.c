@@ -11,6 +11,7 @@
 #include "net/pool.h"
 #include "net/ring.h"
 #include "tests/models/sink_netdev.h"
+#include "tests/unit/checked_test.h"
 
 #define ACCEPT_ALL "000600000000ffff"     /* ret #65535 */
 #define REJECT_ALL "0006000000000000"     /* ret #0 */
@@ -31,12 +32,18 @@ static void setup(void)
     capture_init(cap, pool, ring_init(ring_mem, 8), CAP_MAC, 1000000000ull);
 }
 
-static void teardown(void)
+/* The end of every test (CHECKED_TEST): the copies still queued go back,
+ * and then no buffer is out. */
+static void no_leak(void)
 {
     void *objs[8];
     unsigned n = ring_dequeue_burst(cap->queue, objs, 8);
     pktbuf_free_bulk((struct pktbuf **)objs, n);
-    cr_expect_eq(pool_in_use(pool), 0);
+    cr_assert_eq(pool_in_use(pool), 0, "buffers leaked: %u in use", pool_in_use(pool));
+}
+
+static void teardown(void)
+{
     free(cap);
     free(ring_mem);
     free(pool_mem);
@@ -57,7 +64,7 @@ static struct pktbuf *frame(uint16_t len, uint8_t fill)
     return b;
 }
 
-Test(capture, start_names_the_points_and_program_size)
+CHECKED_TEST(capture, start_names_the_points_and_program_size, no_leak)
 {
     command("start points=rx0,tx*,drop1 snap=128 bpf=" ACCEPT_ALL);
     cr_assert_str_eq(reply, "capture: ok started points=rx0,tx0,tx1,drop1 insns=1 snap=128 queue=8");
@@ -66,7 +73,7 @@ Test(capture, start_names_the_points_and_program_size)
     cr_assert(capture_wants(cap, CAPTURE_POINT_DROP, 1));
 }
 
-Test(capture, bad_commands_get_a_reason_and_start_nothing)
+CHECKED_TEST(capture, bad_commands_get_a_reason_and_start_nothing, no_leak)
 {
     command("start points=rx5 bpf=" ACCEPT_ALL);
     cr_assert(strstr(reply, "capture: error bad points 'points=rx5'") == reply, "%s", reply);
@@ -87,7 +94,7 @@ Test(capture, bad_commands_get_a_reason_and_start_nothing)
     cr_assert(!cap->active);
 }
 
-Test(capture, a_copy_carries_the_header_and_the_frame_up_to_snap)
+CHECKED_TEST(capture, a_copy_carries_the_header_and_the_frame_up_to_snap, no_leak)
 {
     command("start points=rx* snap=100 bpf=" ACCEPT_ALL);
     struct pktbuf *b = frame(300, 0xab);
@@ -110,7 +117,7 @@ Test(capture, a_copy_carries_the_header_and_the_frame_up_to_snap)
     pktbuf_free(c);
 }
 
-Test(capture, filter_rejects_are_counted_not_copied)
+CHECKED_TEST(capture, filter_rejects_are_counted_not_copied, no_leak)
 {
     command("start points=rx0 bpf=" REJECT_ALL);
     struct pktbuf *b = frame(60, 1);
@@ -120,7 +127,7 @@ Test(capture, filter_rejects_are_counted_not_copied)
     cr_assert_eq(cap->captured, 0);
 }
 
-Test(capture, full_queue_counts_queue_drops_and_never_blocks)
+CHECKED_TEST(capture, full_queue_counts_queue_drops_and_never_blocks, no_leak)
 {
     command("start points=rx0 bpf=" ACCEPT_ALL);
     struct pktbuf *b = frame(60, 1);
@@ -134,7 +141,7 @@ Test(capture, full_queue_counts_queue_drops_and_never_blocks)
                             "sent=0 tx_drops=0");
 }
 
-Test(capture, queue_option_caps_the_copies_waiting)
+CHECKED_TEST(capture, queue_option_caps_the_copies_waiting, no_leak)
 {
     command("start points=rx0 queue=3 bpf=" ACCEPT_ALL);
     cr_assert(strstr(reply, " queue=3") != NULL, "%s", reply);
@@ -154,7 +161,7 @@ Test(capture, queue_option_caps_the_copies_waiting)
     cr_assert_eq(cap->captured + cap->queue_drops, 7);
 }
 
-Test(capture, copies_stop_when_the_pool_reserve_is_reached)
+CHECKED_TEST(capture, copies_stop_when_the_pool_reserve_is_reached, no_leak)
 {
     command("start points=drop0 bpf=" ACCEPT_ALL);
     uint32_t keep = pool_free_count(pool) - CAPTURE_POOL_RESERVE;
@@ -167,7 +174,7 @@ Test(capture, copies_stop_when_the_pool_reserve_is_reached)
     free(held);
 }
 
-Test(capture, drain_sends_copies_out_of_the_capture_port)
+CHECKED_TEST(capture, drain_sends_copies_out_of_the_capture_port, no_leak)
 {
     struct sink_netdev port;
     sink_netdev_init(&port, 2, CAP_MAC, pool);

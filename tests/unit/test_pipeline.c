@@ -4,7 +4,6 @@
  * real bridge, router, LPM and ACL behind them. Every test ends with the
  * pool back at its baseline: nothing leaks on any path.
  */
-#include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +14,7 @@
 #include "net/pool.h"
 #include "net/router.h"
 #include "tests/models/sink_netdev.h"
+#include "tests/unit/checked_test.h"
 
 #define NB_PORTS 3
 #define POOL_BYTES (4u << 20)
@@ -43,11 +43,27 @@ static void setup(void)
     baseline = pool_in_use(pool);
 }
 
-static void teardown(void)
+/* The end of every test (CHECKED_TEST): whatever was queued is sent, and
+ * then the ledger balances (each buffer that came in or was made went out,
+ * was dropped under a reason, was used up, or is parked) and no buffer is
+ * still out. */
+static void balanced_and_no_leak(void)
 {
     pipeline_flush(&pl);
-    cr_expect_eq(pool_in_use(pool), baseline, "buffers leaked: %u in use",
+    struct pipeline_accounting a;
+    pipeline_get_accounting(&pl, &a);
+    cr_assert_eq(a.received + a.generated, a.forwarded + a.dropped + a.consumed + a.parked,
+                 "ledger: received %llu + generated %llu != forwarded %llu + dropped %llu + "
+                 "consumed %llu + parked %llu", (unsigned long long)a.received,
+                 (unsigned long long)a.generated, (unsigned long long)a.forwarded,
+                 (unsigned long long)a.dropped, (unsigned long long)a.consumed,
+                 (unsigned long long)a.parked);
+    cr_assert_eq(pool_in_use(pool), baseline + a.parked, "buffers leaked: %u in use",
                  pool_in_use(pool) - baseline);
+}
+
+static void teardown(void)
+{
     for (int i = 0; i < 3; i++) {
         free(table_mem[i]);
         table_mem[i] = NULL;
@@ -90,7 +106,7 @@ static void run_frame(uint16_t in_port, const uint8_t *frame, uint16_t len)
     pipeline_flush(&pl);
 }
 
-Test(pipeline, l2fwd_without_acl_forwards_even_unparseable_frames_to_the_pair)
+CHECKED_TEST(pipeline, l2fwd_without_acl_forwards_even_unparseable_frames_to_the_pair, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_L2FWD;
     pipeline_init(&pl, &cfg, devs, 2, pool);
@@ -101,7 +117,7 @@ Test(pipeline, l2fwd_without_acl_forwards_even_unparseable_frames_to_the_pair)
     cr_assert_arr_eq(ports[1].kept[0] + 6, ports[1].nd.mac, 6);
 }
 
-Test(pipeline, l2fwd_unpaired_port_drops_as_no_output)
+CHECKED_TEST(pipeline, l2fwd_unpaired_port_drops_as_no_output, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_L2FWD;
     pipeline_init(&pl, &cfg, devs, 3, pool);
@@ -110,7 +126,7 @@ Test(pipeline, l2fwd_unpaired_port_drops_as_no_output)
     cr_assert_eq(pl.drops[DROP_NO_OUTPUT], 1);
 }
 
-Test(pipeline, acl_deny_drops_and_counts_while_other_ports_pass)
+CHECKED_TEST(pipeline, acl_deny_drops_and_counts_while_other_ports_pass, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_L2FWD;
     pipeline_init(&pl, &cfg, devs, 2, pool);
@@ -127,7 +143,7 @@ Test(pipeline, acl_deny_drops_and_counts_while_other_ports_pass)
     cr_assert_eq(cfg.acl.rules[0].hits, 1);
 }
 
-Test(pipeline, malformed_ip_is_dropped_under_its_reason_when_parsing)
+CHECKED_TEST(pipeline, malformed_ip_is_dropped_under_its_reason_when_parsing, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_BRIDGE;
     pipeline_init(&pl, &cfg, devs, 2, pool);
@@ -141,7 +157,7 @@ Test(pipeline, malformed_ip_is_dropped_under_its_reason_when_parsing)
     cr_assert_eq(ports[1].nb_sent, 0);
 }
 
-Test(pipeline, bridge_floods_unknown_to_every_other_port_then_learns)
+CHECKED_TEST(pipeline, bridge_floods_unknown_to_every_other_port_then_learns, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_BRIDGE;
     pipeline_init(&pl, &cfg, devs, 3, pool);
@@ -160,7 +176,7 @@ Test(pipeline, bridge_floods_unknown_to_every_other_port_then_learns)
     cr_assert_eq(ports[1].nb_sent, 1);
 }
 
-Test(pipeline, tx_full_frees_and_counts_what_the_port_did_not_take)
+CHECKED_TEST(pipeline, tx_full_frees_and_counts_what_the_port_did_not_take, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_L2FWD;
     pipeline_init(&pl, &cfg, devs, 2, pool);
@@ -186,7 +202,7 @@ static enum pipeline_verdict prog_by_port(void *ctx, struct pktbuf *pkt, uint16_
                                                                           : PIPELINE_REDIRECT;
 }
 
-Test(pipeline, program_hook_verdicts_pass_drop_tx_redirect)
+CHECKED_TEST(pipeline, program_hook_verdicts_pass_drop_tx_redirect, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_L2FWD;
     pipeline_init(&pl, &cfg, devs, 3, pool);
@@ -213,7 +229,7 @@ static void router_drop(void *ctx, struct pktbuf *pkt, enum drop_reason why)
     pipeline_drop(ctx, pkt, why);
 }
 
-Test(pipeline, router_mode_answers_arp_for_its_address_out_the_same_port)
+CHECKED_TEST(pipeline, router_mode_answers_arp_for_its_address_out_the_same_port, balanced_and_no_leak)
 {
     cfg.mode = CONFIG_MODE_ROUTER;
     pipeline_init(&pl, &cfg, devs, 2, pool);
