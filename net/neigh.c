@@ -107,23 +107,49 @@ static void unlink_from_bucket(struct neigh_table *t, struct neigh *n)
     *link = n->hash_next;
 }
 
-/* The idle entry whose neighbour was used longest ago: a STALE entry
- * nobody sends to, or a FAILED one. Only called when the table is full. */
+static bool neigh_used(const struct neigh *n)
+{
+    return (n->flags & NEIGH_F_USED) != 0;
+}
+
+/* May n's slot go to another address? Not while packets wait on it, nor
+ * while it is resolving, probing or static, nor while it is a reachable
+ * next hop in use. A reachable entry nothing was ever sent through was
+ * learned from an ARP packet that asked for us: it costs one ARP exchange
+ * to learn again, and keeping it would let a storm of such packets from
+ * many senders fill the table for ROUTER_NEIGH_REACHABLE_NS. */
+static bool neigh_idle(const struct neigh *n)
+{
+    if (n->nb_queued != 0)
+        return false;
+    if (n->state == NEIGH_STALE || n->state == NEIGH_FAILED)
+        return true;
+    return n->state == NEIGH_REACHABLE && !neigh_used(n);
+}
+
+/* Eviction order: entries never used first, then the least recently used. */
+static bool evict_before(const struct neigh *a, const struct neigh *b)
+{
+    if (neigh_used(a) != neigh_used(b))
+        return !neigh_used(a);
+    return a->used_ns < b->used_ns;
+}
+
+/* The idle entry to reuse, or NULL. Only called when the table is full. */
 static struct neigh *evict_candidate(struct neigh_table *t)
 {
     struct neigh *best = NULL;
 
     for (uint32_t i = 0; i < t->nb_entries; i++) {
         struct neigh *n = &t->entries[i];
-        if ((n->state != NEIGH_STALE && n->state != NEIGH_FAILED) || n->nb_queued != 0)
-            continue;
-        if (best == NULL || n->used_ns < best->used_ns)
+        if (neigh_idle(n) && (best == NULL || evict_before(n, best)))
             best = n;
     }
     return best;
 }
 
-struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint64_t now_ns)
+struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint64_t now_ns,
+                          bool may_evict)
 {
     struct neigh *n;
 
@@ -132,7 +158,7 @@ struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint
         t->free_head = n->hash_next;
         t->nb_used++;
     } else {
-        n = evict_candidate(t);
+        n = may_evict ? evict_candidate(t) : NULL;
         if (n == NULL)
             return NULL;
         unlink_from_bucket(t, n);
@@ -143,6 +169,7 @@ struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint
     n->nb_probes = 0;
     n->nb_queued = 0;
     n->port = port;
+    n->flags = 0;
     for (int i = 0; i < 6; i++)
         n->mac[i] = 0;
     n->changed_ns = now_ns;
@@ -151,6 +178,12 @@ struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint
     n->hash_next = t->buckets[bucket];
     t->buckets[bucket] = index_of(t, n);
     return n;
+}
+
+void neigh_touch(struct neigh *n, uint64_t now_ns)
+{
+    n->used_ns = now_ns;
+    n->flags |= NEIGH_F_USED;
 }
 
 void neigh_release(struct neigh_table *t, struct neigh *n)

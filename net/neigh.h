@@ -5,7 +5,7 @@
  * short queue of packets parked while an address is being resolved.
  *
  * This is storage and bookkeeping only: hash lookup, allocation (evicting
- * the least recently used idle entry when full), the parked queue. The
+ * an idle entry when full, if the caller allows), the parked queue. The
  * router (router.c) drives the state machine, because every transition that
  * matters sends an ARP request, emits parked packets or drops them.
  *
@@ -48,12 +48,18 @@ struct neigh {
     uint8_t nb_queued;          /* parked packets */
     uint8_t port;
     uint8_t mac[6];
+    uint8_t flags;              /* NEIGH_F_* */
     uint64_t changed_ns;        /* MAC confirmed (REACHABLE/STALE/PROBE), resolution
                                  * started (INCOMPLETE), failed (FAILED) */
     uint64_t used_ns;           /* last forwarded through: eviction order */
     uint64_t next_probe_ns;     /* INCOMPLETE/PROBE: when the next request is due */
 };
 _Static_assert(sizeof(struct neigh) == 48, "neighbour entries stay small for the tick's walk");
+
+/* Something was forwarded through this neighbour since its entry was made.
+ * An entry without it was learned from an ARP packet alone, and may be
+ * reused for a next hop even while REACHABLE. */
+#define NEIGH_F_USED 0x01
 
 struct neigh_table {
     uint32_t nb_entries;
@@ -72,10 +78,16 @@ size_t neigh_table_mem_bytes(uint32_t nb_entries);
 bool neigh_table_init(struct neigh_table *t, void *mem, size_t bytes, uint32_t nb_entries);
 
 struct neigh *neigh_find(struct neigh_table *t, uint32_t ip);
-/* A new INCOMPLETE entry for ip (which must not be in the table). When the
- * table is full, the least recently used STALE or FAILED entry is reused;
- * NULL if there is none (every entry resolving, reachable or static). */
-struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint64_t now_ns);
+/* A new INCOMPLETE entry for ip (which must not be in the table), flags
+ * clear. When the table is full and may_evict is set, an idle entry is
+ * reused: nothing parked on it, and STALE, FAILED, or REACHABLE but never
+ * used; never-used entries first, then the least recently used. NULL if
+ * there is none (every entry resolving, in use or static) or eviction was
+ * not allowed. */
+struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint64_t now_ns,
+                          bool may_evict);
+/* Records that a packet is being sent through n now. */
+void neigh_touch(struct neigh *n, uint64_t now_ns);
 /* Returns the slot; its queue must be empty. */
 void neigh_release(struct neigh_table *t, struct neigh *n);
 

@@ -5,13 +5,13 @@
  * A frame's way through router_input:
  *
  *   port has an address, dst MAC is the port's (or broadcast, for ARP),
- *   no VLAN tag
+ *   no VLAN tag, no longer than ETH_HDR_LEN + ROUTER_MTU
  *     ARP   learn the sender (RFC 826's merge), answer a request for the
  *           port's address in the request's own buffer
  *     IPv4  martian source?  to one of our addresses?  -> local: echo reply,
  *                                                        port unreachable
  *           broadcast/multicast/reserved destination?  -> drop
- *           forward: TTL, LPM, neighbour -> emit | park until ARP | drop
+ *           forward: options, TTL, LPM, neighbour -> emit | park until ARP | drop
  *
  * Memory (all from router_create's region, nothing else is allocated):
  *
@@ -34,7 +34,13 @@
  *   UNSUPPORTED      VLAN-tagged frames (the router is not VLAN-aware, and a
  *                    tag would have to be kept or stripped on output), IPv6
  *                    and other ethertypes, multicast destinations (no
- *                    multicast routing)
+ *                    multicast routing); frames longer than ETH_HDR_LEN +
+ *                    ROUTER_MTU (giants: every port has that MTU and the
+ *                    router does not fragment, so one could not leave);
+ *                    loose and strict source routes (RFC 7126 4.3, 4.4:
+ *                    dropped by default; the router does not process them)
+ *   BAD_IHL          (besides the parser's) an option whose length is
+ *                    below 2 or runs past the header (RFC 1812 5.2.2)
  *   BAD_ARP          ARP that is not Ethernet/IPv4 or not request/reply
  *   MARTIAN          source 0/8, 127/8, 224/4, 240/4 (and so 255.255.255.255),
  *                    a connected network's broadcast address, or one of our
@@ -47,6 +53,7 @@
  *                    forwarded (RFC 2644)
  *   FRAGMENT         fragments to us: there is no reassembly
  *   BAD_L4_CSUM      echo request whose ICMP checksum fails
+ *   ICMP_RATE_LIMIT  echo request left unanswered: the echo bucket is empty
  *   TTL_EXPIRED, NO_ROUTE, ARP_QUEUE_FULL, NO_NEIGHBOR (also: neighbour
  *                    table full, see stats.neigh_table_full)
  *   NONE             not a drop: an ARP message used up (learned from)
@@ -56,9 +63,14 @@
  * can route the error back), from the input port's address; a port
  * unreachable comes from the address the datagram was sent to. They quote
  * the IP header and 8 bytes (RFC 792), carry precedence 6 (RFC 1812
- * 4.3.2.5), and share one token bucket of ROUTER_ICMP_RATE per second.
- * Echo replies are not rate-limited (Linux's default too): a reply costs
- * the same buffer and link as the request, so there is no amplification.
+ * 4.3.2.5), and share one token bucket of ROUTER_ICMP_RATE per second (the
+ * offending packet is dropped under its own reason either way). Echo
+ * replies have a bucket of their own, ROUTER_ECHO_RATE per second: a reply
+ * costs no more than its request, but answering a flood at line rate would
+ * spend the loop on it, and a ping flood must not use up the tokens that
+ * traceroute's time-exceeded errors need, nor the reverse. A request that
+ * finds the echo bucket empty is dropped as ICMP_RATE_LIMIT. Both rates
+ * can be set (router_set_icmp_rate; config icmp-rate, icmp-echo-rate).
  *
  * Neighbours: a learned entry is REACHABLE for ROUTER_NEIGH_REACHABLE_NS,
  * then STALE. A stale MAC is still used (no stall every five minutes per
@@ -69,10 +81,21 @@
  * ROUTER_NEIGH_FAILED_HOLD_NS so do new ones, then the next packet starts a
  * fresh resolution (and router_tick frees the idle slot).
  *
+ * What ARP may put in the table (RFC 826's merge, bounded): any ARP
+ * updates the entry its sender already has; only one that asks for or
+ * answers our address makes a new entry, and only from a free slot:
+ * learning never evicts. So a storm of ARP from many senders fills at most
+ * the free slots, with entries nothing has been forwarded through, and a
+ * next hop that needs a slot takes one of those (neigh.c's eviction order);
+ * static entries and next hops in use are never displaced. What the storm
+ * could not store is counted in stats.arp_not_learned.
+ *
  * Not done: IP options in echo requests are not reflected (RFC 1122 3.2.2.6
- * asks for Record Route/Timestamp; the reply carries no options), no ICMP
+ * asks for Record Route/Timestamp; the reply carries no options); forwarded
+ * packets keep their options unchanged (Record Route and Timestamp are not
+ * filled in); no parameter problem for a malformed option; no ICMP
  * redirects, no TCP reset, no fragmentation (every port has the same MTU,
- * so a forwarded packet always fits).
+ * so a packet that arrived whole always fits).
  */
 #include "net/router.h"
 
@@ -89,13 +112,16 @@ _Static_assert(ROUTER_MAX_NEXT_HOPS <= LPM_MAX_NEXT_HOP, "next-hop indexes fit t
 
 #define CACHE_LINE_BYTES 64u
 #define NS_PER_S         1000000000ull
-#define ICMP_TOKEN_NS    (NS_PER_S / ROUTER_ICMP_RATE)
 #define IP_DEFAULT_TTL   64            /* RFC 1700's recommended default */
 #define IP_TOS_INTERNETWORK_CONTROL 0xc0   /* precedence 6, RFC 1812 4.3.2.5 */
 #define IPV4_BROADCAST   0xffffffffu
 #define IPV4_HDR_LEN     ((uint16_t)sizeof(struct ipv4_hdr))
 #define ICMP_HDR_LEN     ((uint16_t)sizeof(struct icmp_hdr))
 #define ICMP_QUOTE_EXTRA 8u            /* RFC 792: header + 64 bits of data */
+#define IPOPT_END        0             /* RFC 791 3.1: end of option list */
+#define IPOPT_NOP        1             /* no operation: one byte */
+#define IPOPT_LSRR       131           /* loose source and record route */
+#define IPOPT_SSRR       137           /* strict source and record route */
 
 struct router_port {
     bool configured;
@@ -112,6 +138,8 @@ struct router_next_hop {
 
 struct icmp_bucket {
     uint32_t tokens;
+    uint32_t burst;             /* at most this many saved up */
+    uint64_t token_ns;          /* one token per this long */
     uint64_t last_ns;           /* tokens were last brought up to date then */
 };
 
@@ -124,7 +152,8 @@ struct router {
                                  * address checks walk only these */
     uint32_t nb_next_hops;
     struct router_next_hop next_hops[ROUTER_MAX_NEXT_HOPS];
-    struct icmp_bucket icmp;
+    struct icmp_bucket icmp;    /* errors */
+    struct icmp_bucket echo;    /* echo replies */
     uint16_t ip_id;             /* IP id of the next packet we originate */
     struct neigh_table neigh;
 };
@@ -387,19 +416,28 @@ static void arp_reply_in_place(struct router *r, uint16_t port, struct pktbuf *p
 
 /* --- ICMP (RFC 792, RFC 1812 4.3) ----------------------------------------- */
 
-/* Token bucket: ROUTER_ICMP_RATE tokens a second, at most ROUTER_ICMP_BURST
- * saved up. Whole tokens only; last_ns advances by what they cost, so no
- * fraction of time is lost between calls. */
+/* A full bucket of per_s tokens a second, half a second's worth saved up
+ * at most (at least one). */
+static void icmp_bucket_init(struct icmp_bucket *b, uint32_t per_s, uint64_t now_ns)
+{
+    b->burst = per_s / 2 > 0 ? per_s / 2 : 1;
+    b->tokens = b->burst;
+    b->token_ns = NS_PER_S / per_s;
+    b->last_ns = now_ns;
+}
+
+/* Takes a token if there is one. Whole tokens only; last_ns advances by
+ * what they cost, so no fraction of time is lost between calls. */
 static bool icmp_bucket_take(struct icmp_bucket *b, uint64_t now_ns)
 {
-    uint64_t add = elapsed_ns(now_ns, b->last_ns) / ICMP_TOKEN_NS;
+    uint64_t add = elapsed_ns(now_ns, b->last_ns) / b->token_ns;
 
-    if (b->tokens + add >= ROUTER_ICMP_BURST) {
-        b->tokens = ROUTER_ICMP_BURST;
+    if (b->tokens + add >= b->burst) {
+        b->tokens = b->burst;
         b->last_ns = now_ns;
     } else {
         b->tokens += (uint32_t)add;
-        b->last_ns += add * ICMP_TOKEN_NS;
+        b->last_ns += add * b->token_ns;
     }
     if (b->tokens == 0)
         return false;
@@ -497,10 +535,12 @@ static void icmp_error_from_port(struct router *r, struct pktbuf *pkt, uint8_t t
     icmp_error(r, pkt, type, code, r->ports[pkt->port].addr, now_ns);
 }
 
-/* Echo reply in the request's buffer: checksum checked first, addresses
- * swapped, IP options dropped, type 0 with the checksum updated for the
- * one word that changes (RFC 1624), out the input port to the sender. */
-static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi)
+/* Echo reply in the request's buffer: checksum checked first, then a token
+ * taken, addresses swapped, IP options dropped, type 0 with the checksum
+ * updated for the one word that changes (RFC 1624), out the input port to
+ * the sender. */
+static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
+                            uint64_t now_ns)
 {
     uint8_t *frame = pktbuf_data(pkt);
     struct ipv4_hdr *ip = (struct ipv4_hdr *)(frame + pi->l3_off);
@@ -510,6 +550,11 @@ static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct p
     /* A correct checksum makes the message sum to -0 (RFC 1071). */
     if (csum_partial(frame + pi->l4_off, icmp_len, 0) != 0xffff) {
         router_drop(r, pkt, DROP_BAD_L4_CSUM);
+        return;
+    }
+    if (!icmp_bucket_take(&r->echo, now_ns)) {
+        r->stats.icmp_rate_limited++;
+        router_drop(r, pkt, DROP_ICMP_RATE_LIMIT);
         return;
     }
     uint32_t asker = pm_ntohl(ip->src), asked = pm_ntohl(ip->dst);
@@ -534,7 +579,8 @@ static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct p
 
 /* The last step: TTL - 1 with the checksum updated for the TTL/protocol
  * word (RFC 1624 eqn. 3; RFC 1812 5.3.1), the frame re-addressed from the
- * output port to the neighbour. */
+ * output port to the neighbour and cut to the IP packet: whatever followed
+ * it in the frame we received (padding, or junk) is not passed on. */
 static void forward_emit(struct router *r, struct pktbuf *pkt, const struct neigh *n)
 {
     uint8_t *frame = pktbuf_data(pkt);
@@ -544,8 +590,7 @@ static void forward_emit(struct router *r, struct pktbuf *pkt, const struct neig
     ip->ttl--;
     ip->csum = csum_update16(ip->csum, old_word, pm_htons((uint16_t)(ip->ttl << 8 | ip->proto)));
     eth_write(frame, n->mac, r->ports[n->port].mac, ETHERTYPE_IPV4);
-    if (pkt->data_len < ETH_MIN_FRAME)
-        frame_set_len(pkt, pkt->data_len);
+    frame_set_len(pkt, (uint16_t)(ETH_HDR_LEN + pm_ntohs(ip->total_len)));
     r->stats.forwarded++;
     router_emit(r, n->port, pkt);
 }
@@ -623,7 +668,7 @@ static void neigh_output(struct router *r, struct pktbuf *pkt, uint32_t nh_ip, u
     struct neigh *n = neigh_find(&r->neigh, nh_ip);
 
     if (n == NULL) {
-        n = neigh_alloc(&r->neigh, nh_ip, (uint8_t)port, now_ns);
+        n = neigh_alloc(&r->neigh, nh_ip, (uint8_t)port, now_ns, true);
         if (n == NULL) {
             r->stats.neigh_table_full++;
             router_drop(r, pkt, DROP_NO_NEIGHBOR);
@@ -631,7 +676,7 @@ static void neigh_output(struct router *r, struct pktbuf *pkt, uint32_t nh_ip, u
         }
         neigh_resolve_start(r, n, now_ns);
     }
-    n->used_ns = now_ns;
+    neigh_touch(n, now_ns);
     neigh_age(n, now_ns);
     if (n->state == NEIGH_FAILED &&
         elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_FAILED_HOLD_NS)
@@ -656,11 +701,41 @@ static void neigh_output(struct router *r, struct pktbuf *pkt, uint32_t nh_ip, u
     }
 }
 
+/* Walks the options of a packet to forward (RFC 791 3.1): DROP_NONE, or
+ * why not. Each option but END and NOP is type, length (counting both),
+ * data; the parser has checked that the header is in the frame. */
+static enum drop_reason ipv4_options_refused(const struct ipv4_hdr *ip)
+{
+    const uint8_t *opt = (const uint8_t *)(ip + 1);
+    uint16_t len = (uint16_t)((ip->ver_ihl & 0xf) * 4 - IPV4_HDR_LEN);
+
+    for (uint16_t i = 0; i < len;) {
+        uint8_t type = opt[i];
+        if (type == IPOPT_END)
+            break;
+        if (type == IPOPT_NOP) {
+            i++;
+            continue;
+        }
+        if (len - i < 2 || opt[i + 1] < 2 || opt[i + 1] > len - i)
+            return DROP_BAD_IHL;
+        if (type == IPOPT_LSRR || type == IPOPT_SSRR)
+            return DROP_UNSUPPORTED;
+        i = (uint16_t)(i + opt[i + 1]);
+    }
+    return DROP_NONE;
+}
+
 static void ipv4_forward(struct router *r, struct pktbuf *pkt, const struct ipv4_hdr *ip,
                          uint64_t now_ns)
 {
     uint32_t dst = pm_ntohl(ip->dst), nh_id;
+    enum drop_reason why = ip->ver_ihl != 0x45 ? ipv4_options_refused(ip) : DROP_NONE;
 
+    if (why != DROP_NONE) {
+        router_drop(r, pkt, why);
+        return;
+    }
     if (ip->ttl <= 1) {
         icmp_error_from_port(r, pkt, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, now_ns);
         router_drop(r, pkt, DROP_TTL_EXPIRED);
@@ -686,7 +761,7 @@ static void ipv4_local(struct router *r, struct pktbuf *pkt, const struct pkt_in
         return;
     }
     if (pi->l4_proto == IPPROTO_ICMP_ && pi->l4_off != 0 && pi->icmp_type == ICMP_ECHO_REQUEST) {
-        icmp_echo_reply(r, pkt, pi);
+        icmp_echo_reply(r, pkt, pi, now_ns);
         return;
     }
     /* What traceroute's last hop answers: nothing listens on any port. */
@@ -762,16 +837,17 @@ static void neigh_confirm(struct router *r, struct neigh *n, const uint8_t *mac,
 }
 
 /* RFC 826's merge: an entry for the sender is updated by any ARP (unless
- * static); a new one is made only when the ARP was meant for us. */
+ * static); a new one is made only when the ARP was meant for us, and only
+ * in a free slot (see the top of this file). */
 static void arp_learn(struct router *r, uint16_t port, uint32_t spa, const uint8_t *sha,
                       bool for_us, uint64_t now_ns)
 {
     struct neigh *n = neigh_find(&r->neigh, spa);
 
     if (n == NULL && for_us) {
-        n = neigh_alloc(&r->neigh, spa, (uint8_t)port, now_ns);
+        n = neigh_alloc(&r->neigh, spa, (uint8_t)port, now_ns, false);
         if (n == NULL)
-            r->stats.neigh_table_full++;
+            r->stats.arp_not_learned++;
     }
     if (n != NULL && n->state != NEIGH_STATIC)
         neigh_confirm(r, n, sha, now_ns);
@@ -817,7 +893,7 @@ void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *p
 
     if (in == NULL || !eth_dst_accepted(in, pktbuf_data(pkt), pi->ethertype))
         router_drop(r, pkt, DROP_NOT_FOR_US);
-    else if (pi->nb_vlans != 0)
+    else if (pi->nb_vlans != 0 || pkt->data_len > ETH_HDR_LEN + ROUTER_MTU)
         router_drop(r, pkt, DROP_UNSUPPORTED);
     else if (pi->ethertype == ETHERTYPE_ARP)
         arp_input(r, in, pkt, pi, now_ns);
@@ -887,11 +963,22 @@ struct router *router_create(void *mem, size_t bytes, struct lpm *lpm,
     bytes_zero(r, sizeof(*r));
     r->lpm = lpm;
     r->io = *io;
-    r->icmp.tokens = ROUTER_ICMP_BURST;
+    icmp_bucket_init(&r->icmp, ROUTER_ICMP_RATE, 0);
+    icmp_bucket_init(&r->echo, ROUTER_ECHO_RATE, 0);
     if (!neigh_table_init(&r->neigh, (uint8_t *)r + ROUTER_STRUCT_BYTES, table_bytes,
                           ROUTER_MAX_NEIGHBORS))
         return NULL;
     return r;
+}
+
+int router_set_icmp_rate(struct router *r, uint32_t errors_per_s, uint32_t echo_per_s)
+{
+    if (errors_per_s == 0 || errors_per_s > ROUTER_ICMP_RATE_MAX || echo_per_s == 0 ||
+        echo_per_s > ROUTER_ICMP_RATE_MAX)
+        return -PM_ERANGE;
+    icmp_bucket_init(&r->icmp, errors_per_s, 0);
+    icmp_bucket_init(&r->echo, echo_per_s, 0);
+    return 0;
 }
 
 /* The slot for {gw, port}, shared by every route through it. */
@@ -970,7 +1057,7 @@ int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6])
         return -PM_EINVAL;
     struct neigh *n = neigh_find(&r->neigh, ip);
     if (n == NULL) {
-        n = neigh_alloc(&r->neigh, ip, (uint8_t)port, 0);
+        n = neigh_alloc(&r->neigh, ip, (uint8_t)port, 0, true);
         if (n == NULL)
             return -PM_ENOMEM;
     }
@@ -1064,4 +1151,8 @@ void router_print_arp(const struct router *r, uint64_t now_ns,
         neigh_age(&n, now_ns);          /* show what the next packet would see */
         neigh_print_one(&n, now_ns, print);
     }
+    print("%u of %u entries in use; not learned (no free entry) %llu, next hops refused "
+          "(table full) %llu\n", t->nb_used, t->nb_entries,
+          (unsigned long long)r->stats.arp_not_learned,
+          (unsigned long long)r->stats.neigh_table_full);
 }

@@ -3,7 +3,7 @@
  * connected route, static routes in an LPM table, an ARP responder and
  * resolver with a small per-neighbour queue of packets awaiting resolution,
  * ICMP echo for our addresses, time-exceeded and net-unreachable errors
- * (rate-limited), TTL decrement with an RFC 1624 incremental checksum and
+ * (both rate-limited, each by its own token bucket), TTL decrement with an RFC 1624 incremental checksum and
  * the MAC rewrite from the neighbour table.
  *
  * The router consumes every packet given to router_input: it either hands
@@ -36,8 +36,12 @@
 #define ROUTER_ARP_RETRY_NS   1000000000ull   /* 1 s between requests */
 #define ROUTER_NEIGH_REACHABLE_NS (300ull * 1000000000ull)  /* learned entries expire */
 #define ROUTER_NEIGH_FAILED_HOLD_NS (5ull * 1000000000ull)  /* FAILED: drop, then retry */
-#define ROUTER_ICMP_RATE      100     /* ICMP messages per second (token bucket) */
-#define ROUTER_ICMP_BURST     50
+#define ROUTER_ICMP_RATE      100     /* ICMP errors per second (token bucket) */
+#define ROUTER_ICMP_BURST     (ROUTER_ICMP_RATE / 2)
+#define ROUTER_ECHO_RATE      1000    /* echo replies per second, a bucket of their own */
+#define ROUTER_ECHO_BURST     (ROUTER_ECHO_RATE / 2)
+#define ROUTER_ICMP_RATE_MAX  1000000 /* per second: a token is then 1 us */
+#define ROUTER_MTU            1500    /* every port's: frames up to ETH_HDR_LEN + this */
 
 struct pool;
 
@@ -51,9 +55,12 @@ struct router_io {
 struct router_stats {
     uint64_t forwarded, local_delivered;
     uint64_t arp_requests_sent, arp_replies_sent, arp_learned;
-    uint64_t icmp_echo_replies, icmp_errors_sent, icmp_rate_limited;
+    uint64_t icmp_echo_replies, icmp_errors_sent;
+    uint64_t icmp_rate_limited;         /* errors and echo replies not sent: no token */
     uint64_t neigh_queue_drops, neigh_failures;
     uint64_t neigh_table_full;          /* no free or evictable entry for a next hop */
+    uint64_t arp_not_learned;           /* asked for us, but no free entry (learning
+                                         * never evicts: see router.c, Neighbours) */
     uint64_t no_buffer;                 /* ARP/ICMP not sent: io->pool was empty */
     uint64_t parked;                    /* packets waiting for ARP now (not a total) */
 };
@@ -79,6 +86,11 @@ int router_add_route(struct router *r, uint32_t prefix, uint8_t len, uint32_t gw
 /* A static entry: ip on a connected network (-PM_EINVAL otherwise, or for a
  * group MAC); replaces a learned entry; -PM_ENOMEM when the table is full. */
 int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6]);
+
+/* ICMP errors and echo replies per second, each kind its own token bucket
+ * holding half a second's worth (at least 1). -PM_ERANGE unless both are
+ * 1..ROUTER_ICMP_RATE_MAX. Defaults: ROUTER_ICMP_RATE, ROUTER_ECHO_RATE. */
+int router_set_icmp_rate(struct router *r, uint32_t errors_per_s, uint32_t echo_per_s);
 
 /* Consumes pkt (received on pkt->port, parsed into *pi). */
 void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,

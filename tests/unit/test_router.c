@@ -729,6 +729,99 @@ Test(router, echo_with_bad_checksum_is_dropped)
     finish();
 }
 
+/* Echo requests from A to us, n of them, t_step apart from t. */
+static void send_echo_flood(unsigned n, uint64_t t, uint64_t t_step)
+{
+    struct ip_spec s = echo_from_a(IP_P0);
+
+    for (unsigned i = 0; i < n; i++) {
+        struct frame req = icmp_frame(&s, ICMP_ECHO_REQUEST, 0, 1, (uint16_t)i, 16);
+        send_frame(0, &req, t + i * t_step);
+    }
+}
+
+Test(router, echo_replies_are_rate_limited_and_the_rest_dropped_icmp_rate_limit)
+{
+    /* 2000 requests 1 us apart: the saved-up burst, plus the tokens the
+     * 1999 us between the first and the last earn. */
+    send_echo_flood(2000, T0, 1000);
+
+    unsigned earned = (unsigned)(1999 * 1000 / (NS_PER_S / ROUTER_ECHO_RATE));
+    cr_assert_eq(w.nb_emitted, ROUTER_ECHO_BURST + earned);
+    cr_assert_eq(drops_with(DROP_ICMP_RATE_LIMIT), 2000 - ROUTER_ECHO_BURST - earned);
+    cr_assert_eq(stats().icmp_echo_replies, ROUTER_ECHO_BURST + earned);
+    cr_assert_eq(stats().icmp_rate_limited, 2000 - ROUTER_ECHO_BURST - earned);
+    emitted_free();
+
+    /* The flood goes on, 10 requests per token interval for about 100
+     * intervals: one reply per interval, the bucket never fills again. */
+    uint64_t token_ns = NS_PER_S / ROUTER_ECHO_RATE;
+    drops_clear();
+    send_echo_flood(1000, T0 + 2 * NS_PER_MS, token_ns / 10);
+    uint64_t last = T0 + 2 * NS_PER_MS + 999 * (token_ns / 10);
+    unsigned due = (unsigned)((last - T0) / token_ns) - earned;
+    cr_assert_eq(w.nb_emitted, due);
+    cr_assert_eq(drops_with(DROP_ICMP_RATE_LIMIT), 1000 - due);
+    finish();
+}
+
+Test(router, echo_flood_leaves_the_error_bucket_alone_and_the_reverse)
+{
+    send_echo_flood(3000, T0, 10);
+    emitted_free();
+    send_udp_from_a(IP_B, 1, 1, T0 + NS_PER_MS);
+    cr_assert_eq(w.nb_emitted, 1, "time exceeded still sent after a ping flood");
+    cr_assert_eq(frame_of(0)[34], ICMP_TIME_EXCEEDED);
+    emitted_free();
+
+    for (unsigned i = 0; i < 1000; i++)
+        send_udp_from_a(IP_B, 1, (uint16_t)i, T0 + 10 * NS_PER_S);
+    cr_assert_eq(w.nb_emitted, ROUTER_ICMP_BURST);
+    emitted_free();
+    send_echo_flood(1, T0 + 10 * NS_PER_S, 0);
+    cr_assert_eq(w.nb_emitted, 1, "echo answered after a TTL flood");
+    finish();
+}
+
+Test(router, echo_with_bad_checksum_costs_no_token)
+{
+    struct ip_spec s = echo_from_a(IP_P0);
+    struct frame bad = icmp_frame(&s, ICMP_ECHO_REQUEST, 0, 1, 1, 16);
+    bad.b[14 + 20 + 8] ^= 0x01;
+
+    for (unsigned i = 0; i < 3 * ROUTER_ECHO_BURST; i++)
+        send_frame(0, &bad, T0);
+    cr_assert_eq(drops_with(DROP_BAD_L4_CSUM), 3 * ROUTER_ECHO_BURST);
+    send_echo_flood(ROUTER_ECHO_BURST, T0, 0);
+    cr_assert_eq(w.nb_emitted, ROUTER_ECHO_BURST, "the whole burst is still there");
+    finish();
+}
+
+Test(router, icmp_rates_can_be_set_and_bad_ones_are_refused)
+{
+    cr_assert_eq(router_set_icmp_rate(w.r, 0, 10), -PM_ERANGE);
+    cr_assert_eq(router_set_icmp_rate(w.r, 10, 0), -PM_ERANGE);
+    cr_assert_eq(router_set_icmp_rate(w.r, ROUTER_ICMP_RATE_MAX + 1, 10), -PM_ERANGE);
+    cr_assert_eq(router_set_icmp_rate(w.r, 10, ROUTER_ICMP_RATE_MAX + 1), -PM_ERANGE);
+    cr_assert_eq(router_set_icmp_rate(w.r, 1, 20), 0);
+
+    /* echo: 20/s, burst 10; errors: 1/s, burst 1 (never less than one). */
+    send_echo_flood(100, T0, 1000);
+    cr_assert_eq(w.nb_emitted, 10);
+    emitted_free();
+    for (unsigned i = 0; i < 10; i++)
+        send_udp_from_a(IP_B, 1, (uint16_t)i, T0 + NS_PER_MS);
+    cr_assert_eq(w.nb_emitted, 1);
+    emitted_free();
+    for (unsigned i = 0; i < 10; i++)
+        send_udp_from_a(IP_B, 1, (uint16_t)i, T0 + NS_PER_MS + NS_PER_S);
+    cr_assert_eq(w.nb_emitted, 1, "one token a second");
+    emitted_free();
+    send_echo_flood(100, T0 + NS_PER_S, 0);
+    cr_assert_eq(w.nb_emitted, 10, "echo refilled to its burst after a second");
+    finish();
+}
+
 /* --- other traffic to us -------------------------------------------------- */
 
 Test(router, fragment_to_us_is_dropped)
@@ -971,6 +1064,92 @@ Test(router, forwarded_short_frame_is_padded_to_60_bytes)
     finish();
 }
 
+/* A frame longer than the IP packet it carries: what follows the packet is
+ * not passed on. */
+Test(router, forwarded_frame_is_cut_to_its_ip_packet)
+{
+    struct ip_spec s = { .eth_dst = MAC_P0, .eth_src = MAC_A, .src = IP_A, .dst = IP_B,
+                         .ttl = 9, .proto = IPPROTO_UDP_ };
+    struct frame small = udp_frame(&s, 1, 2, 30);         /* 72 bytes */
+    struct frame junk = small;
+    memset(junk.b + small.len, 0xa5, 1000);
+    junk.len = (uint16_t)(small.len + 1000);
+
+    learn_b(T0);
+    send_frame(0, &junk, T0 + 1);
+    cr_assert_eq(w.nb_emitted, 1);
+    cr_assert_eq(w.emitted[0].pkt->data_len, small.len);
+    finish();
+}
+
+static struct frame udp_with_options(const uint8_t *opts, uint8_t opts_len)
+{
+    struct ip_spec s = { .eth_dst = MAC_P0, .eth_src = MAC_A, .src = IP_A, .dst = IP_B,
+                         .ttl = 9, .proto = IPPROTO_UDP_, .opts = opts, .opts_len = opts_len };
+    return udp_frame(&s, 1, 2, 20);
+}
+
+Test(router, options_are_forwarded_unchanged)
+{
+    /* Record route with room for 2 addresses, a timestamp, NOPs, END. */
+    static const uint8_t rr_ts_nop[24] = {
+        7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0,       /* RR */
+        68, 8, 5, 0, 0, 0, 0, 0,                /* timestamp, 1 slot */
+        1, 1, 1, 0, 0,                          /* NOP NOP NOP END pad */
+    };
+    static const uint8_t max_nops[40] = {
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    };
+    const struct { const uint8_t *o; uint8_t len; } cases[] = { { rr_ts_nop, 24 }, { max_nops, 40 } };
+
+    learn_b(T0);
+    for (unsigned i = 0; i < 2; i++) {
+        struct frame fr = udp_with_options(cases[i].o, cases[i].len);
+        send_frame(0, &fr, T0 + 1);
+        cr_assert_eq(w.nb_emitted, 1, "case %u", i);
+        cr_assert_eq(w.emitted[0].pkt->data_len, fr.len);
+        cr_assert_arr_eq(frame_of(0) + 34, fr.b + 34, cases[i].len, "options untouched");
+        emitted_free();
+    }
+    cr_assert_eq(w.nb_dropped, 0);
+    finish();
+}
+
+Test(router, source_routes_are_dropped_unsupported)
+{
+    /* LSRR and SSRR with one address each, after a NOP. */
+    static const uint8_t lsrr[8] = { 1, 131, 7, 4, 10, 1, 0, 2 };
+    static const uint8_t ssrr[8] = { 137, 7, 4, 10, 1, 0, 2, 0 };
+
+    learn_b(T0);
+    struct frame a = udp_with_options(lsrr, 8), b = udp_with_options(ssrr, 8);
+    send_frame(0, &a, T0 + 1);
+    send_frame(0, &b, T0 + 1);
+    cr_assert_eq(w.nb_emitted, 0);
+    cr_assert_eq(drops_with(DROP_UNSUPPORTED), 2);
+    finish();
+}
+
+Test(router, malformed_options_are_dropped_bad_ihl)
+{
+    static const uint8_t zero_len[4] = { 7, 0, 0, 0 };
+    static const uint8_t one_len[4] = { 68, 1, 0, 0 };
+    static const uint8_t past_end[8] = { 1, 1, 7, 7, 4, 0, 0, 0 };  /* 7 bytes from offset 2 */
+    static const uint8_t no_len[4] = { 1, 1, 1, 7 };                /* type in the last byte */
+    const uint8_t *cases[] = { zero_len, one_len, past_end, no_len };
+    const uint8_t lens[] = { 4, 4, 8, 4 };
+
+    learn_b(T0);
+    for (unsigned i = 0; i < 4; i++) {
+        struct frame fr = udp_with_options(cases[i], lens[i]);
+        send_frame(0, &fr, T0 + 1);
+        cr_assert_eq(drops_with(DROP_BAD_IHL), i + 1, "case %u", i);
+    }
+    cr_assert_eq(w.nb_emitted, 0, "and no ICMP about them");
+    finish();
+}
+
 Test(router, connected_route_resolves_the_destination_and_gateway_route_the_gateway)
 {
     cr_assert_eq(router_add_route(w.r, IP4(192, 168, 0, 0), 16, IP_GW), 0);
@@ -1131,6 +1310,29 @@ Test(router, vlan_tagged_and_ipv6_frames_are_unsupported)
     finish();
 }
 
+Test(router, frames_longer_than_the_mtu_are_dropped_unsupported)
+{
+    struct ip_spec s = { .eth_dst = MAC_P0, .eth_src = MAC_A, .src = IP_A, .dst = IP_B,
+                         .ttl = 9, .proto = IPPROTO_UDP_ };
+    struct frame biggest = udp_frame(&s, 1, 2, ROUTER_MTU - 28);    /* 1514 bytes */
+    struct frame giant = udp_frame(&s, 1, 2, ROUTER_MTU - 27);
+    struct frame padded = biggest;
+    padded.len++;                       /* a whole packet, one byte of junk too many */
+    struct frame arp = arp_frame(MAC_BCAST, MAC_A, ARP_OP_REQUEST, MAC_A, IP_A, MAC_ZERO, IP_P0);
+    arp.len = ETH_HDR_LEN + ROUTER_MTU + 1;
+
+    learn_b(T0);
+    send_frame(0, &giant, T0 + 1);
+    send_frame(0, &padded, T0 + 1);
+    send_frame(0, &arp, T0 + 1);
+    cr_assert_eq(w.nb_emitted, 0);
+    cr_assert_eq(drops_with(DROP_UNSUPPORTED), 3);
+    send_frame(0, &biggest, T0 + 1);
+    cr_assert_eq(w.nb_emitted, 1);
+    cr_assert_eq(w.emitted[0].pkt->data_len, 1514);
+    finish();
+}
+
 Test(router, martian_sources_are_dropped)
 {
     static const uint32_t martians[] = {
@@ -1266,6 +1468,111 @@ Test(router, full_table_reuses_the_least_recently_used_stale_entry)
     finish();
 }
 
+/* A request for our address on port 2 (172.16.0.1/16) from host i. */
+static void send_storm_request(unsigned i, uint64_t now)
+{
+    uint8_t mac[6] = { 0x52, 0x54, 0, 3, (uint8_t)(i >> 8), (uint8_t)i };
+    struct frame fr = arp_frame(MAC_BCAST, mac, ARP_OP_REQUEST, mac, big_net_host(i), MAC_ZERO,
+                                IP4(172, 16, 0, 1));
+    send_frame(2, &fr, now);
+}
+
+Test(router, arp_storm_fills_only_free_entries_and_every_request_is_answered)
+{
+    unsigned nb = ROUTER_MAX_NEIGHBORS + 500;
+
+    cr_assert_eq(router_add_port(w.r, 2, IP4(172, 16, 0, 1), 16, MAC_P2), 0);
+    for (unsigned i = 0; i < nb; i++) {
+        send_storm_request(i, T0 + i);
+        cr_assert_eq(w.nb_emitted, 1, "request %u answered", i);
+        emitted_free();
+    }
+    cr_assert_eq(stats().arp_replies_sent, nb);
+    cr_assert_eq(stats().arp_learned, ROUTER_MAX_NEIGHBORS);
+    cr_assert_eq(stats().arp_not_learned, 500, "learning never evicts");
+    cr_assert_eq(w.nb_dropped, 0);
+    finish();
+}
+
+Test(router, next_hop_resolves_in_a_table_filled_by_an_arp_storm)
+{
+    cr_assert_eq(router_add_port(w.r, 2, IP4(172, 16, 0, 1), 16, MAC_P2), 0);
+    for (unsigned i = 0; i < ROUTER_MAX_NEIGHBORS; i++) {
+        send_storm_request(i, T0 + i);
+        emitted_free();
+    }
+
+    /* Still REACHABLE, but nothing was ever sent to them: one gives way. */
+    send_udp_from_a(IP_B, 64, 1, T0 + NS_PER_S);
+    cr_assert_eq(stats().neigh_table_full, 0);
+    cr_assert_eq(w.nb_emitted, 1);
+    expect_arp_request(0, 1, IP_B);
+    emitted_free();
+    send_arp_reply(1, IP_B, MAC_B, T0 + NS_PER_S + 1);
+    cr_assert_eq(w.nb_emitted, 1, "the parked packet leaves");
+    cr_assert_arr_eq(frame_of(0), MAC_B, 6);
+    finish();
+}
+
+Test(router, arp_storm_never_displaces_next_hops_in_use_or_static_entries)
+{
+    cr_assert_eq(router_add_port(w.r, 2, IP4(172, 16, 0, 1), 16, MAC_P2), 0);
+    cr_assert_eq(router_add_route(w.r, IP4(192, 168, 0, 0), 16, IP_GW), 0);
+    cr_assert_eq(router_add_neighbor(w.r, IP_B, MAC_B), 0);
+    send_udp_from_a(IP4(192, 168, 1, 1), 64, 1, T0);         /* resolve the gateway */
+    send_arp_reply(1, IP_GW, MAC_GW, T0 + 1);
+    emitted_free();
+
+    /* The gateway goes stale while idle; then the storm, then a storm of
+     * requests and replies claiming the gateway's and B's addresses are not
+     * even needed: learning alone must not take their slots. */
+    uint64_t t = T0 + ROUTER_NEIGH_REACHABLE_NS + NS_PER_S;
+    router_tick(w.r, t);
+    for (unsigned i = 0; i < 2 * ROUTER_MAX_NEIGHBORS; i++) {
+        send_storm_request(i, t + i);
+        emitted_free();
+    }
+    cr_assert_eq(stats().arp_learned + 1, ROUTER_MAX_NEIGHBORS,
+                 "the gateway, then the storm in every slot left but the static one");
+
+    send_udp_from_a(IP4(192, 168, 1, 1), 64, 2, t + NS_PER_S);
+    send_udp_from_a(IP_B, 64, 3, t + NS_PER_S);
+    cr_assert_eq(w.nb_emitted, 3, "both sent at once, from the entries they had");
+    expect_arp_request(0, 1, IP_GW);                          /* the stale gateway probed */
+    cr_assert_arr_eq(frame_of(1), MAC_GW, 6);
+    cr_assert_arr_eq(frame_of(2), MAC_B, 6);
+    cr_assert_eq(stats().neigh_table_full, 0);
+    finish();
+}
+
+Test(router, eviction_takes_never_used_entries_before_stale_next_hops)
+{
+    cr_assert_eq(router_add_port(w.r, 2, IP4(172, 16, 0, 1), 16, MAC_P2), 0);
+    cr_assert_eq(router_add_route(w.r, IP4(192, 168, 0, 0), 16, IP_GW), 0);
+    send_udp_from_a(IP4(192, 168, 1, 1), 64, 1, T0);
+    send_arp_reply(1, IP_GW, MAC_GW, T0 + 1);
+    emitted_free();
+    uint64_t t = T0 + ROUTER_NEIGH_REACHABLE_NS + NS_PER_S;
+    router_tick(w.r, t);                                      /* gateway stale */
+    for (unsigned i = 0; i + 1 < ROUTER_MAX_NEIGHBORS; i++) {
+        send_storm_request(i, t + i);
+        emitted_free();
+    }
+    router_tick(w.r, t + ROUTER_NEIGH_REACHABLE_NS + NS_PER_S);   /* all stale now */
+
+    /* A new next hop needs a slot: a stale never-used one goes, the gateway
+     * (stale, but used) stays. */
+    send_udp_from_a(IP_B, 64, 2, t + ROUTER_NEIGH_REACHABLE_NS + 2 * NS_PER_S);
+    expect_arp_request(0, 1, IP_B);
+    emitted_free();
+    send_udp_from_a(IP4(192, 168, 1, 1), 64, 3, t + ROUTER_NEIGH_REACHABLE_NS + 2 * NS_PER_S);
+    cr_assert_eq(w.nb_emitted, 2, "the gateway's stale entry is still there: used and probed");
+    expect_arp_request(0, 1, IP_GW);
+    cr_assert_arr_eq(frame_of(1), MAC_GW, 6);
+    send_arp_reply(1, IP_B, MAC_B, t + ROUTER_NEIGH_REACHABLE_NS + 3 * NS_PER_S);
+    finish();
+}
+
 /* --- console -------------------------------------------------------------- */
 
 static char printed[8192];
@@ -1319,6 +1626,10 @@ Test(router, print_arp_shows_address_mac_state_port_age_and_queue)
     cr_assert_eq(port, 1);
     cr_assert_eq(age, 7);
     cr_assert_eq(queued, 2);
+    char summary[128];
+    snprintf(summary, sizeof(summary), "3 of %u entries in use; not learned (no free entry) 0, "
+             "next hops refused (table full) 0", ROUTER_MAX_NEIGHBORS);
+    cr_assert_not_null(strstr(printed, summary), "%s", printed);
 
     send_arp_reply(1, IP4(10, 1, 0, 9), MAC_C, T0 + 8 * NS_PER_S);
     finish();
