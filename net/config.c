@@ -27,6 +27,7 @@
 #include "net/errno.h"
 #include "net/fmt.h"
 #include "net/inet.h"
+#include "net/router.h"
 #include "net/token.h"
 
 /* Tokens kept per line (the directive and its values); a line may hold
@@ -79,6 +80,8 @@ void config_defaults(struct config *cfg)
         .tx_ring = 512,
         .virtio_event_idx = true,
         .bridge_age_s = 300,
+        .icmp_rate = ROUTER_ICMP_RATE,
+        .icmp_echo_rate = ROUTER_ECHO_RATE,
         .idle_halt = true,
         .idle_polls = 200,
         .idle_min_us = 10,
@@ -437,6 +440,20 @@ static int handle_bridge_age_s(struct config_parser *p,
     return parse_u32(p, &values[0], 1, 86400, &p->cfg->bridge_age_s);
 }
 
+static int handle_icmp_rate(struct config_parser *p,
+                            const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_u32(p, &values[0], 1, ROUTER_ICMP_RATE_MAX, &p->cfg->icmp_rate);
+}
+
+static int handle_icmp_echo_rate(struct config_parser *p,
+                                 const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_u32(p, &values[0], 1, ROUTER_ICMP_RATE_MAX, &p->cfg->icmp_echo_rate);
+}
+
 static int parse_on_off(struct config_parser *p, const struct config_token *tok, bool *out)
 {
     static const struct config_keyword on_off[] = { { "on", 1 }, { "off", 0 } };
@@ -514,6 +531,8 @@ static const struct config_directive config_directives[] = {
     { "virtio-event-idx",    1,  1, false, handle_virtio_event_idx },
     { "route",               3,  3, true,  handle_route },
     { "neighbor",            2,  2, true,  handle_neighbor },
+    { "icmp-rate",           1,  1, false, handle_icmp_rate },
+    { "icmp-echo-rate",      1,  1, false, handle_icmp_echo_rate },
     { "bridge-age-s",        1,  1, false, handle_bridge_age_s },
     { "bridge-vlan",         1,  1, false, handle_bridge_vlan },
     { "acl",                 1, 23, true,  handle_acl },

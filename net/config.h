@@ -92,6 +92,11 @@ struct config {
     uint32_t idle_min_us;       /* idle-min-us N: first halt (10 us) */
     uint32_t idle_max_us;       /* idle-max-us N: longest halt, doubling up to it (100 us) */
     uint32_t idle_line;
+    uint32_t icmp_rate;         /* icmp-rate N: router ICMP errors per second,
+                                   default ROUTER_ICMP_RATE (100) */
+    uint32_t icmp_echo_rate;    /* icmp-echo-rate N: router echo replies per
+                                   second, default ROUTER_ECHO_RATE (1000);
+                                   both 1..ROUTER_ICMP_RATE_MAX */
     uint32_t bridge_age_s;      /* bridge-age-s N: MAC table ageing, default 300 */
     bool bridge_vlan;           /* bridge-vlan on|off: learn per VLAN, default off */
     struct config_route routes[CONFIG_MAX_ROUTES];

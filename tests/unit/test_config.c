@@ -578,6 +578,25 @@ Test(config, bridge_settings)
     expect_error("bridge-age-s 0\n", -PM_ERANGE, "config:1: bridge-age-s: 0 out of range 1..86400");
 }
 
+Test(config, icmp_rates_default_to_the_routers_and_can_be_set)
+{
+    config_defaults(&cfg);
+    cr_assert_eq(cfg.icmp_rate, 100);
+    cr_assert_eq(cfg.icmp_echo_rate, 1000);
+    expect_ok("icmp-rate 1\nicmp-echo-rate 1000000\n");
+    cr_assert_eq(cfg.icmp_rate, 1);
+    cr_assert_eq(cfg.icmp_echo_rate, 1000000);
+    expect_ok("icmp-echo-rate 20\n");
+    cr_assert_eq(cfg.icmp_rate, 100, "the other rate keeps its default");
+    cr_assert_eq(cfg.icmp_echo_rate, 20);
+    expect_error("icmp-rate 0\n", -PM_ERANGE, "config:1: icmp-rate: 0 out of range 1..1000000");
+    expect_error("\nicmp-echo-rate 1000001\n", -PM_ERANGE,
+                 "config:2: icmp-echo-rate: 1000001 out of range 1..1000000");
+    expect_error("icmp-rate fast\n", -PM_EINVAL, "config:1: icmp-rate: 'fast' is not a number");
+    expect_error("icmp-rate 10\nicmp-rate 20\n", -PM_EEXIST,
+                 "config:2: icmp-rate given twice (first on line 1)");
+}
+
 Test(config, acl_lines_become_rules_in_order_and_errors_get_the_line)
 {
     expect_ok("acl deny proto tcp dport 22\nacl allow src 10.0.0.0/8\nacl default deny\n");
