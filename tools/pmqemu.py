@@ -8,6 +8,9 @@ and romfile= on each NIC (OVMF would otherwise spend ~1.8 s loading iPXE).
 
 NIC back ends are UDP sockets on 127.0.0.1 (`-netdev dgram`), never any other
 address: port pairs are chosen per NIC so tools can send and receive frames.
+A NIC may instead be wired to a tap device or, for a peer that can push back,
+to a unix stream socket (`-netdev stream`). With qmp=True the machine carries
+a QMP socket, through which tests flip a NIC's link (`set_link`).
 """
 
 import json
@@ -49,14 +52,25 @@ class Nic:
     """A NIC on the guest's PCI bus. By default wired to a pair of UDP ports
     on loopback: QEMU listens on guest_port; frames the guest sends go to
     host_port. With tap=IFNAME it is wired to that (existing) tap device
-    instead, for a real Linux peer (tests/qemu/netns.py)."""
+    instead, for a real Linux peer (tests/qemu/netns.py).
 
-    def __init__(self, model, index, tap=None):
+    With stream=PATH it is wired to a unix stream socket that a peer is
+    already listening on: QEMU connects to it at start (server=off) and
+    frames travel both ways as a 4-byte big-endian length, then the frame.
+    Unlike dgram and tap, this back end pushes back: when the peer stops
+    reading and the socket's buffers fill, QEMU keeps the frame it could not
+    write and takes nothing more from the NIC (net/stream.c returns 0, and
+    virtio-net stops its TX queue until the frame is written)."""
+
+    def __init__(self, model, index, tap=None, stream=None):
         if model not in NIC_MODELS:
             raise ValueError(f"unknown NIC model {model!r}; choose from {', '.join(NIC_MODELS)}")
+        if tap and stream:
+            raise ValueError(f"NIC {index}: a tap and a stream socket at once")
         self.model = model
         self.index = index
         self.tap = tap
+        self.stream = stream
         self.guest_port = free_udp_port()
         self.host_port = free_udp_port()
         # Ports are numbered in PCI address order (DESIGN.md): pin slots.
@@ -69,6 +83,9 @@ class Nic:
         if self.tap:
             return ["-netdev", f"tap,id={nd},ifname={self.tap},script=no,downscript=no",
                     "-device", dev]
+        if self.stream:
+            return ["-netdev", f"stream,id={nd},server=off,addr.type=unix,addr.path={self.stream}",
+                    "-device", dev]
         return [
             "-netdev",
             f"dgram,id={nd},local.type=inet,local.host=127.0.0.1,local.port={self.guest_port},"
@@ -80,17 +97,23 @@ class Nic:
 
 class Machine:
     """One QEMU run of the image. Serial COM1 is read line by line with host
-    timestamps; COM2 goes to a unix socket when control=True."""
+    timestamps; COM2 goes to a unix socket when control=True. taps and
+    streams list, per NIC, a tap name or a stream socket path (None: dgram);
+    qmp=True adds a QMP socket for set_link."""
 
     def __init__(self, image, conf_text=None, nics=("e1000", "virtio"), control=False,
                  extra_args=(), workdir=None, memory="512M", cpu=None, big_rcvbuf=False,
-                 taps=()):
+                 taps=(), streams=(), qmp=False):
         self.image = image
         self.workdir = workdir or tempfile.mkdtemp(prefix="pktmetal-")
         self.esp = os.path.join(self.workdir, "esp")
         taps = list(taps) + [None] * (len(nics) - len(taps))
-        self.nics = [Nic(m, i, tap=t) for i, (m, t) in enumerate(zip(nics, taps))]
+        streams = list(streams) + [None] * (len(nics) - len(streams))
+        self.nics = [Nic(m, i, tap=t, stream=st)
+                     for i, (m, t, st) in enumerate(zip(nics, taps, streams))]
         self.control_path = os.path.join(self.workdir, "com2.sock") if control else None
+        self.qmp_path = os.path.join(self.workdir, "qmp.sock") if qmp else None
+        self._qmp = None
         self.memory = memory
         self.cpu = cpu
         self.extra_args = list(extra_args)
@@ -125,6 +148,8 @@ class Machine:
             cmd += ["-cpu", self.cpu]
         if self.control_path:
             cmd += ["-serial", f"unix:{self.control_path},server=on,wait=off"]
+        if self.qmp_path:
+            cmd += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         for nic in self.nics:
             cmd += nic.args()
         return cmd + self.extra_args
@@ -200,6 +225,22 @@ class Machine:
             self._reader.join(timeout=2)
         return rc
 
+    def qmp(self):
+        """The QMP connection (Machine(qmp=True)), opened on first use."""
+        if self.qmp_path is None:
+            raise RuntimeError("this Machine has no QMP socket (pass qmp=True)")
+        if self._qmp is None:
+            self._qmp = Qmp(self.qmp_path)
+        return self._qmp
+
+    def set_link(self, index, up):
+        """Takes NIC index's link down or up, as an unplugged and replugged
+        cable would. QEMU flips the netdev and the NIC together: the NIC
+        shows it (e1000 STATUS.LU after its autonegotiation delay, virtio-net
+        its config status) and, while down, QEMU silently discards every
+        frame in either direction."""
+        self.qmp().execute("set_link", name=f"n{index}", up=bool(up))
+
     def kill(self):
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -209,8 +250,69 @@ class Machine:
         return "\n".join(line for _, line in self.lines)
 
     def cleanup(self):
+        if self._qmp:
+            self._qmp.close()
+            self._qmp = None
         self.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class QmpError(RuntimeError):
+    pass
+
+
+class Qmp:
+    """A minimal client of QEMU's machine protocol on a unix socket: one JSON
+    object a line; the greeting, then qmp_capabilities, then commands, each
+    answered by {"return": ...} or {"error": ...}. Asynchronous events can
+    arrive in between; they are kept in `events`."""
+
+    def __init__(self, path, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"QEMU's QMP socket {path} never appeared")
+                time.sleep(0.05)
+        self.sock.settimeout(timeout)
+        self.file = self.sock.makefile("rb")
+        self.events = []
+        greeting = self._read()
+        if "QMP" not in greeting:
+            raise QmpError(f"not a QMP greeting: {greeting}")
+        self.execute("qmp_capabilities")
+
+    def _read(self):
+        line = self.file.readline()
+        if not line:
+            raise QmpError("QEMU closed the QMP socket")
+        return json.loads(line)
+
+    def execute(self, command, **arguments):
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                self.events.append(reply)
+            elif "error" in reply:
+                raise QmpError(f"{command}: {reply['error'].get('desc', reply['error'])}")
+            elif "return" in reply:
+                return reply["return"]
+
+    def close(self):
+        try:
+            self.file.close()
+            self.sock.close()
+        except OSError:
+            pass
 
 
 class ControlHub:

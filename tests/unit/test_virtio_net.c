@@ -833,6 +833,27 @@ Test(virtio_net, a_broken_device_reads_as_link_down)
     cr_assert_not_null(strstr(host_log(), "needs reset"), "log: %s", host_log());
 }
 
+Test(virtio_net, a_broken_device_holds_buffers_only_until_stop)
+{
+    struct pktbuf *pkts[300];
+    uint16_t taken;
+
+    bring_up_default();
+    vnet_model_break(model, "test");
+    cr_assert_not(dev->ops->link_poll(dev));
+    for (uint32_t i = 0; i < 300; i++)
+        pkts[i] = tx_packet(60, i);
+    taken = tx(pkts, 300);                     /* posted, never taken by the device */
+    cr_assert_eq(taken, 256, "the ring's size");
+    cr_assert_eq(dev->stats.tx_full, 44);
+    pktbuf_free_bulk(pkts + taken, 44);        /* the caller's, as the pipeline does */
+    cr_assert_eq(model->nb_tx_frames, 0);
+    cr_assert_eq(pool_in_use(pool), 256 + 256, "RX ring and TX ring full");
+    dev->ops->stop(dev);
+    cr_assert_eq(pool_in_use(pool), 0, "stop resets the device and takes every buffer back");
+    cr_assert_eq(pool->nb_put_rejected, 0);
+}
+
 Test(virtio_net, stop_returns_every_buffer_to_the_pool)
 {
     struct vnet_model_config mc;
