@@ -50,7 +50,7 @@ static void cmd_capture(const char *args) { ports_capture_command(args); }
 static const struct console_cmd kernel_cmds[] = {
     { "pci",  "list PCI devices and their BARs", cmd_pci },
     { "mem",  "memory map summary",              cmd_mem },
-    { "stats", "per-port counters, drops by reason, pool use", cmd_stats },
+    { "stats", "[json]: per-port counters, drops by reason, pool use", cmd_stats },
     { "routes", "router: the routing table",      cmd_routes },
     { "arp",  "router: the neighbour (ARP) table", cmd_arp },
     { "acl",  "ACL rules with their hit counters", cmd_acl },
@@ -171,8 +171,15 @@ static void cmd_mem(const char *args)
 
 static void cmd_stats(const char *args)
 {
-    (void)args;
-    ports_print_stats();
+    while (*args == ' ')
+        args++;
+    if (args[0] == '\0')
+        ports_print_stats();
+    else if (args[0] == 'j' && args[1] == 's' && args[2] == 'o' && args[3] == 'n' &&
+             (args[4] == '\0' || args[4] == ' '))
+        ports_print_stats_json();
+    else
+        kprintf("stats: unknown argument '%s' (stats, or stats json)\n", args);
 }
 
 static void cmd_quit(const char *args)

@@ -381,6 +381,10 @@ static uint64_t per_interval(uint64_t delta, uint64_t interval_ns, uint64_t scal
     return interval_ns ? delta * scale / interval_ns : 0;
 }
 
+/* Where the STATS line goes: ctl_printf (COM2, or COM1 when there is no
+ * COM2) for the per-interval line, kprintf for `stats json`. */
+static int (*json_out)(const char *fmt, ...) = ctl_printf;
+
 /* One port's object of the STATS line; rates over the interval. */
 static void json_port(uint16_t p, uint64_t interval_ns)
 {
@@ -388,53 +392,72 @@ static void json_port(uint16_t p, uint64_t interval_ns)
     const struct netdev_stats *s = &dev->stats, *l = &ports[p].last;
     uint64_t rx_mbps_milli = per_interval(s->rx_bytes - l->rx_bytes, interval_ns, 8000000ull);
     uint64_t tx_mbps_milli = per_interval(s->tx_bytes - l->tx_bytes, interval_ns, 8000000ull);
-    ctl_printf("%s{\"port\":%u,\"driver\":\"%s\",\"role\":\"%s\",\"link\":%s,"
-               "\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
-               "\"rx_missed\":%llu,\"rx_nobuf\":%llu,\"tx_full\":%llu,\"link_changes\":%llu,"
-               "\"rx_pps\":%llu,\"tx_pps\":%llu,\"rx_mbps\":%llu.%03llu,\"tx_mbps\":%llu.%03llu}",
-               p ? "," : "", p, dev->driver, dev == capture_dev ? "capture" : "forward",
-               dev->link_up ? "true" : "false",
-               (unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
-               (unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
-               (unsigned long long)s->rx_missed, (unsigned long long)s->rx_nobuf,
-               (unsigned long long)s->tx_full, (unsigned long long)s->link_changes,
-               (unsigned long long)per_interval(s->rx_packets - l->rx_packets, interval_ns,
+    json_out("%s{\"port\":%u,\"driver\":\"%s\",\"role\":\"%s\",\"link\":%s,"
+             "\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
+             "\"rx_missed\":%llu,\"rx_nobuf\":%llu,\"tx_full\":%llu,\"link_changes\":%llu,"
+             "\"rx_pps\":%llu,\"tx_pps\":%llu,\"rx_mbps\":%llu.%03llu,\"tx_mbps\":%llu.%03llu}",
+             p ? "," : "", p, dev->driver, dev == capture_dev ? "capture" : "forward",
+             dev->link_up ? "true" : "false",
+             (unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
+             (unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
+             (unsigned long long)s->rx_missed, (unsigned long long)s->rx_nobuf,
+             (unsigned long long)s->tx_full, (unsigned long long)s->link_changes,
+             (unsigned long long)per_interval(s->rx_packets - l->rx_packets, interval_ns,
                                                 1000000000ull),
-               (unsigned long long)per_interval(s->tx_packets - l->tx_packets, interval_ns,
+             (unsigned long long)per_interval(s->tx_packets - l->tx_packets, interval_ns,
                                                 1000000000ull),
-               (unsigned long long)rx_mbps_milli / 1000, (unsigned long long)rx_mbps_milli % 1000,
-               (unsigned long long)tx_mbps_milli / 1000, (unsigned long long)tx_mbps_milli % 1000);
+             (unsigned long long)rx_mbps_milli / 1000, (unsigned long long)rx_mbps_milli % 1000,
+             (unsigned long long)tx_mbps_milli / 1000, (unsigned long long)tx_mbps_milli % 1000);
 }
 
-static void json_tail(void)
+/* The ledger of net/pipeline.h, which the QEMU tests check against the
+ * ports' counters and the host's. */
+static void json_ledger(void)
 {
-    ctl_printf("],\"drops\":{");
+    struct pipeline_accounting a = { 0 };
+    if (pl)
+        pipeline_get_accounting(pl, &a);
+    json_out("\"ledger\":{\"received\":%llu,\"generated\":%llu,\"forwarded\":%llu,"
+             "\"dropped\":%llu,\"consumed\":%llu,\"parked\":%llu},",
+             (unsigned long long)a.received, (unsigned long long)a.generated,
+             (unsigned long long)a.forwarded, (unsigned long long)a.dropped,
+             (unsigned long long)a.consumed, (unsigned long long)a.parked);
+}
+
+/* advance: this line closes an interval (the per-interval line does; an
+ * on-demand `stats json` leaves the interval running). */
+static void json_tail(bool advance)
+{
+    json_out("],\"drops\":{");
     for (int r = 1, n = 0; r < DROP__COUNT; r++)
         if (pl->drops[r] != 0)
-            ctl_printf("%s\"%s\":%llu", n++ ? "," : "", drop_reason_name((enum drop_reason)r),
-                       (unsigned long long)pl->drops[r]);
+            json_out("%s\"%s\":%llu", n++ ? "," : "", drop_reason_name((enum drop_reason)r),
+                     (unsigned long long)pl->drops[r]);
     uint64_t polls = nb_polls - last_polls, busy = nb_busy_polls - last_busy;
     uint64_t pkts = pipeline_pkts - last_pkts, cycles = pipeline_cycles - last_cycles;
     uint64_t busy_milli = polls ? busy * 1000 / polls : 0;
     struct idle_stats idle;
     idle_get_stats(&idle);
     uint64_t halts = idle.halts - last_halts, halted_ns = idle.halted_ns - last_halted_ns;
-    ctl_printf("},\"pool\":{\"in_use\":%u,\"total\":%u,\"rejected_puts\":%llu},"
-               "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu,"
-               "\"halts\":%llu,\"halted_ms\":%llu},",
-               pool_in_use(pkt_pool), pkt_pool->nb_bufs,
-               (unsigned long long)pkt_pool->nb_put_rejected, (unsigned long long)polls,
-               (unsigned long long)busy_milli / 1000, (unsigned long long)busy_milli % 1000,
-               (unsigned long long)(pkts ? cycles / pkts : 0), (unsigned long long)halts,
-               (unsigned long long)halted_ns / 1000000);
+    json_out("},\"pool\":{\"in_use\":%u,\"total\":%u,\"rejected_puts\":%llu},"
+             "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu,"
+             "\"halts\":%llu,\"halted_ms\":%llu},",
+             pool_in_use(pkt_pool), pkt_pool->nb_bufs,
+             (unsigned long long)pkt_pool->nb_put_rejected, (unsigned long long)polls,
+             (unsigned long long)busy_milli / 1000, (unsigned long long)busy_milli % 1000,
+             (unsigned long long)(pkts ? cycles / pkts : 0), (unsigned long long)halts,
+             (unsigned long long)halted_ns / 1000000);
+    json_ledger();
+    json_out("\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
+             "\"sent\":%llu}}\n",
+             cap && cap->active ? "true" : "false",
+             (unsigned long long)(cap ? cap->captured : 0),
+             (unsigned long long)(cap ? cap->queue_drops : 0),
+             (unsigned long long)(cap ? cap->sent : 0));
+    if (!advance)
+        return;
     last_halts = idle.halts;
     last_halted_ns = idle.halted_ns;
-    ctl_printf("\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
-               "\"sent\":%llu}}\n",
-               cap && cap->active ? "true" : "false",
-               (unsigned long long)(cap ? cap->captured : 0),
-               (unsigned long long)(cap ? cap->queue_drops : 0),
-               (unsigned long long)(cap ? cap->sent : 0));
     last_polls = nb_polls;
     last_busy = nb_busy_polls;
     last_pkts = pipeline_pkts;
@@ -442,13 +465,13 @@ static void json_tail(void)
 }
 
 /* The machine line (DESIGN.md: one STATS {json} per interval on COM2). */
-static void print_stats_json(uint64_t interval_ns)
+static void print_stats_json(uint64_t interval_ns, bool advance)
 {
-    ctl_printf("STATS {\"t_ns\":%llu,\"interval_ms\":%llu,\"ports\":[",
-               (unsigned long long)clock_ns(), (unsigned long long)interval_ns / 1000000);
+    json_out("STATS {\"t_ns\":%llu,\"interval_ms\":%llu,\"ports\":[",
+             (unsigned long long)clock_ns(), (unsigned long long)interval_ns / 1000000);
     for (uint16_t p = 0; p < nb_ports; p++)
         json_port(p, interval_ns);
-    json_tail();
+    json_tail(advance);
 }
 
 /* The per-interval lines: one STATS {json} for tools, then for humans the
@@ -456,7 +479,7 @@ static void print_stats_json(uint64_t interval_ns)
  * readable. */
 void ports_tick(uint64_t interval_ns)
 {
-    print_stats_json(interval_ns);
+    print_stats_json(interval_ns, true);
     print_drops_if_changed();
     for (uint16_t p = 0; p < nb_ports; p++) {
         struct netdev *dev = ports[p].dev;
@@ -473,11 +496,11 @@ void ports_tick(uint64_t interval_ns)
         kprintf("port %u: rx %llu pps %llu.%02llu Mbps, tx %llu pps %llu.%02llu Mbps, "
                 "rx_missed %llu rx_nobuf %llu tx_full %llu\n", p,
                 (unsigned long long)per_interval(st->rx_packets - last->rx_packets, interval_ns,
-                                                 1000000000ull),
+                                               1000000000ull),
                 (unsigned long long)rx_mbps_milli / 1000,
                 (unsigned long long)(rx_mbps_milli % 1000) / 10,
                 (unsigned long long)per_interval(st->tx_packets - last->tx_packets, interval_ns,
-                                                 1000000000ull),
+                                               1000000000ull),
                 (unsigned long long)tx_mbps_milli / 1000,
                 (unsigned long long)(tx_mbps_milli % 1000) / 10,
                 (unsigned long long)st->rx_missed, (unsigned long long)st->rx_nobuf,
@@ -498,6 +521,15 @@ static void print_drops(void)
         shown++;
     }
     kprintf(shown ? "\n" : " none\n");
+}
+
+/* `stats json`: the STATS line on the console now, counters as they stand
+ * (rates 0: no interval). */
+void ports_print_stats_json(void)
+{
+    json_out = kprintf;
+    print_stats_json(0, false);
+    json_out = ctl_printf;
 }
 
 void ports_print_stats(void)

@@ -29,6 +29,8 @@ void ports_tick(uint64_t interval_ns);
  * pool's in_use against its baseline. */
 void ports_stop(void);
 void ports_print_stats(void);
+/* The STATS {json} line on COM1, now (`stats json`). */
+void ports_print_stats_json(void);
 /* Timers of the mode: ARP retries and expiry, bridge ageing. Every ~10 ms. */
 void ports_housekeeping(uint64_t now_ns);
 void ports_print_routes(void);

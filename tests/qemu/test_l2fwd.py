@@ -2,9 +2,11 @@
 reflect on each model. pktgen offers traffic on both ports at once, below the
 loss-free rate, and checks every frame arrived intact, in per-flow order,
 with the MACs rewritten; tshark checks pktgen's capture independently; the
-serial counters must match pktgen's and the pool must be back at baseline."""
+serial counters must match pktgen's, the accounting invariant must hold
+(tests/qemu/accounting.py) and the pool must be back at baseline."""
 import os
 
+from accounting import Ledger, quit_clean
 from qemutest import BOOT_TIMEOUT_S, EXIT_TIMEOUT_S, booted, check
 from traffic import pktgen, read_counters, stream_result, tshark_count, warm_up
 
@@ -19,6 +21,7 @@ def l2fwd_both_ways(image, nics):
         m.expect("ready:", BOOT_TIMEOUT_S)
         warm_up(m, ["0=1", "1=0"])
         before = read_counters(m)
+        ledger = Ledger(m)
         pcap = os.path.join(m.workdir, "rx.pcap")
         r = pktgen(m, "--stream", "0=1", "--stream", "1=0", "--count", str(L2FWD_FRAMES),
                    "--size", "imix", "--flows", "16", "--rate", str(L2FWD_RATE),
@@ -35,6 +38,7 @@ def l2fwd_both_ways(image, nics):
               "tshark finds malformed frames", m)
         check(tshark_count(pcap, "frame.len == 60") > 0 and tshark_count(pcap, "frame.len == 1514") > 0,
               "60- and 1514-byte frames did not both cross", m)
+        ledger.check([r])
         m.send("quit\r")
         check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
         after = read_counters(m, command=None, after_marker="quit: stopping ports")
@@ -50,14 +54,14 @@ def reflect_one(image, nic):
         m.expect("ready:", BOOT_TIMEOUT_S)
         guest_mac = m.nics[0].mac
         warm_up(m, ["0=0"])
+        ledger = Ledger(m)
         r = pktgen(m, "--stream", "0=0", "--count", "20000", "--size", "imix", "--flows", "4",
                    "--rate", "10000", "--dst-mac", f"0={guest_mac}", "--expect-all",
                    "--expect-smac", f"0={guest_mac}", "--expect-dmac", "0=02:00:00:00:00:00")
         check(r.returncode == 0 and "result: PASS" in r.stdout,
               f"pktgen: rc {r.returncode}\n{r.stdout}{r.stderr}", m)
-        m.send("quit\r")
-        check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
-        check("every buffer returned" in m.output(), "pool in_use not back at baseline", m)
+        ledger.check([r])
+        quit_clean(m)
 
 
 def test_l2fwd_e1000_to_e1000(image):
