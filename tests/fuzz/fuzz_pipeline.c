@@ -1,30 +1,34 @@
 /*
- * libFuzzer target: a frame through the whole pipeline, in every mode.
+ * libFuzzer target: a frame through the whole pipeline, in router, bridge
+ * and l2fwd modes (reflect differs from l2fwd only in its MAC rewrite).
  *
  * An input is a small header, then the frame:
  *
- *   byte 0   input port, modulo NB_PORTS
+ *   byte 0   bits 0-1  input port, modulo NB_PORTS
+ *            bits 2-3  the port the program redirects to (3 does not exist)
  *   byte 1   knobs, for what one frame on an idle box cannot provoke:
- *              bits 0-1  copies of the frame received back to back: 1, 2,
- *                        ROUTER_NEIGH_QUEUE + 1 (one more than a neighbour
- *                        parks), 2 * PIPELINE_BURST (two full bursts)
- *              bits 2-3  frames each port takes per tx_burst: all, none, 1, 2
- *              bits 4-5  the per-packet program: none, drop, tx, redirect
- *              bit  6    redirect to a port that does not exist (else to the
- *                        port after the input port)
- *              bit  7    the pool is empty while the frames are processed
- *                        (only the received copies have buffers)
- *   byte 2   time since the previous input, in 100 ms (0 to 25.5 s)
+ *            bits 0-1  copies of the frame received back to back: 1, 2,
+ *                      ROUTER_NEIGH_QUEUE + 1 (one more than a neighbour
+ *                      parks), 2 * PIPELINE_BURST (two full bursts)
+ *            bits 2-3  frames each port takes per tx_burst: all, none, 1, 2
+ *            bits 4-5  the per-packet program: none, drop, tx, redirect
+ *            bit  6    the pool is empty while the frames are processed
+ *                      (only the received copies have buffers)
+ *            bit  7    the neighbours answer: each ARP request that leaves a
+ *                      port in router mode is answered at once by the
+ *                      address it asks for
+ *   byte 2   time since the previous input, in 2 s (up to 510 s, past the
+ *            time a learned neighbour stays reachable)
  *   byte 3-  the frame
  *
  * The copies go through router mode (ACL, addresses, routes, a static
  * neighbour, a capture of every point through a BPF program), then bridge
  * mode and l2fwd with the same ACL, in bursts of at most PIPELINE_BURST,
  * each followed by a flush as in the main loop. Then housekeeping runs once
- * a second until every ARP resolution the input started has failed, and
- * the pool must be back at its baseline with no buffer ever refused: a
- * buffer leaked or freed twice on any path fails the run, as does any
- * sanitizer report.
+ * a second until every ARP resolution the input started has failed. Then
+ * the pool must be back at its baseline with no buffer ever refused, and
+ * each pipeline's ledger must balance: a buffer leaked, freed twice or not
+ * counted on any path fails the run, as does any sanitizer report.
  *
  * State carries over from one input to the next as it would on a wire:
  * learned neighbours (and failed ones, for their hold-down time), bridge
@@ -41,6 +45,7 @@
 #include "net/lpm.h"
 #include "net/pipeline.h"
 #include "net/pool.h"
+#include "net/proto.h"
 #include "net/ring.h"
 #include "net/router.h"
 #include "tests/models/sink_netdev.h"
@@ -49,8 +54,13 @@
 #define POOL_BYTES      (4u << 20)      /* > CAPTURE_POOL_RESERVE buffers, so capture copies */
 #define HEADER_BYTES    3
 #define MAX_COPIES      (2 * PIPELINE_BURST)
-#define GAP_UNIT_NS     100000000ull
+#define GAP_UNIT_NS     2000000000ull
+#define MAX_ANSWERS     16              /* ARP replies per port per flush */
 #define BRIDGE_AGE_NS   60000000000ull
+#define BRIDGE_ENTRIES  8               /* small, so a run of sources fills it */
+/* Echo replies per second: the bucket holds half a second's worth, 8, so
+ * ROUTER_NEIGH_QUEUE + 1 copies of an echo request overdraw it. */
+#define ECHO_RATE       16
 /* From the first ARP request to FAILED: 1 + ROUTER_ARP_RETRIES requests
  * ROUTER_ARP_RETRY_NS apart, then the last one's wait; one more for slack. */
 #define SETTLE_STEPS    (ROUTER_ARP_RETRIES + 2)
@@ -63,6 +73,7 @@ struct input {
     bool program;
     uint16_t redirect_port;
     bool starve;
+    bool neighbours_answer;
     uint64_t gap_ns;
     const uint8_t *frame;
     uint16_t len;
@@ -115,7 +126,8 @@ static void add_acl(const char *line)
 
 /* Port 0 10.0.0.1/24 and port 1 10.0.1.1/24; port 2 has no address.
  * 172.16.0.0/12 goes via a static neighbour, 192.168.0.0/16 via a gateway
- * that must be resolved; there is no default route. */
+ * that must be resolved; there is no default route. Echo replies are
+ * limited to ECHO_RATE. */
 static struct router *setup_router(void)
 {
     size_t lb = lpm_mem_bytes(64);
@@ -127,7 +139,8 @@ static struct router *setup_router(void)
         router_add_port(r, 1, 0x0a000101, 24, ports[1].nd.mac) != 0 ||
         router_add_route(r, 0xac100000, 12, 0x0a000102) != 0 ||
         router_add_route(r, 0xc0a80000, 16, 0x0a000002) != 0 ||
-        router_add_neighbor(r, 0x0a000102, (const uint8_t *)"\x02\x00\x00\x00\x01\x02") != 0)
+        router_add_neighbor(r, 0x0a000102, (const uint8_t *)"\x02\x00\x00\x00\x01\x02") != 0 ||
+        router_set_icmp_rate(r, ROUTER_ICMP_RATE, ECHO_RATE) != 0)
         abort();
     return r;
 }
@@ -174,8 +187,8 @@ static void setup(void)
     cfg.mode = CONFIG_MODE_BRIDGE;
     pipeline_init(&pl_bridge, &cfg, devs, NB_PORTS, pool);
     pl_bridge.acl = &cfg.acl;
-    size_t bb = bridge_mem_bytes(256);
-    pl_bridge.bridge = bridge_create(malloc(bb), bb, 256, BRIDGE_AGE_NS, true);
+    size_t bb = bridge_mem_bytes(BRIDGE_ENTRIES);
+    pl_bridge.bridge = bridge_create(malloc(bb), bb, BRIDGE_ENTRIES, BRIDGE_AGE_NS, true);
 
     cfg.mode = CONFIG_MODE_L2FWD;
     pipeline_init(&pl_l2fwd, &cfg, devs, NB_PORTS, pool);
@@ -192,17 +205,18 @@ static bool input_read(const uint8_t *data, size_t size, struct input *in)
     static const enum pipeline_verdict verdicts[4] = { PIPELINE_PASS, PIPELINE_DROP,
                                                        PIPELINE_TX, PIPELINE_REDIRECT };
     *in = (struct input){
-        .port = data[0] % NB_PORTS,
+        .port = (data[0] & 3) % NB_PORTS,
+        .redirect_port = (data[0] >> 2) & 3,
         .copies = copies_knob[knobs & 3],
         .tx_room = tx_room_knob[(knobs >> 2) & 3],
         .program = ((knobs >> 4) & 3) != 0,
         .verdict = verdicts[(knobs >> 4) & 3],
-        .starve = (knobs & 0x80) != 0,
+        .starve = (knobs & 0x40) != 0,
+        .neighbours_answer = (knobs & 0x80) != 0,
         .gap_ns = data[2] * GAP_UNIT_NS,
         .frame = data + HEADER_BYTES,
         .len = (uint16_t)(size - HEADER_BYTES),
     };
-    in->redirect_port = knobs & 0x40 ? NB_PORTS : (uint16_t)((in->port + 1) % NB_PORTS);
     return true;
 }
 
@@ -238,6 +252,67 @@ static void flush(struct pipeline *pl)
         ;
 }
 
+/* The reply the asked address sends to an ARP request the router sent,
+ * from a MAC made of that address; false if sent is no such request. */
+static bool arp_answer(const uint8_t *sent, uint16_t len, uint8_t reply[ETH_MIN_FRAME])
+{
+    const struct eth_hdr *eth = (const void *)sent;
+    const struct arp_hdr *req = (const void *)(eth + 1);
+    if (len < sizeof(*eth) + sizeof(*req) || eth->type != pm_htons(ETHERTYPE_ARP) ||
+        req->op != pm_htons(ARP_OP_REQUEST))
+        return false;
+    struct eth_hdr *reth = (void *)reply;
+    struct arp_hdr *rep = (void *)(reth + 1);
+    uint8_t mac[ETH_ALEN] = { 0x02, 0x00 };
+    memcpy(mac + 2, req->tpa, 4);
+    memset(reply, 0, ETH_MIN_FRAME);
+    memcpy(reth->dst, req->sha, ETH_ALEN);
+    memcpy(reth->src, mac, ETH_ALEN);
+    reth->type = pm_htons(ETHERTYPE_ARP);
+    *rep = *req;
+    rep->op = pm_htons(ARP_OP_REPLY);
+    memcpy(rep->sha, mac, ETH_ALEN);
+    memcpy(rep->spa, req->tpa, 4);
+    memcpy(rep->tha, req->sha, ETH_ALEN);
+    memcpy(rep->tpa, req->spa, 4);
+    return true;
+}
+
+/* The neighbours' side of ARP: the requests among what each port sent since
+ * the last call are answered, the replies received by the router at once. */
+static void neighbours_answer(void)
+{
+    static uint8_t replies[NB_PORTS][MAX_ANSWERS][ETH_MIN_FRAME];
+    unsigned nb[NB_PORTS] = { 0 };
+
+    for (int p = 0; p < NB_PORTS; p++) {
+        struct sink_netdev *s = &ports[p];
+        uint32_t kept = s->nb_sent < SINK_KEEP_FRAMES ? s->nb_sent : SINK_KEEP_FRAMES;
+        for (uint32_t i = 0; i < kept && nb[p] < MAX_ANSWERS; i++)
+            if (arp_answer(s->kept[i], s->kept_len[i], replies[p][nb[p]]))
+                nb[p]++;
+        s->nb_sent = 0;
+    }
+    for (int p = 0; p < NB_PORTS; p++) {
+        for (unsigned i = 0; i < nb[p]; i++) {
+            struct pktbuf *b = pool_get(pool);
+            if (b == NULL)
+                return;                 /* the pool is starved: nobody hears them */
+            memcpy(pktbuf_data(b), replies[p][i], ETH_MIN_FRAME);
+            b->data_len = ETH_MIN_FRAME;
+            pipeline_run(&pl_router, (uint16_t)p, &b, 1, now_ns);
+            flush(&pl_router);
+        }
+    }
+}
+
+/* Forgets what the ports sent, so neighbours_answer sees only what is new. */
+static void ports_forget_sent(void)
+{
+    for (int p = 0; p < NB_PORTS; p++)
+        ports[p].nb_sent = 0;
+}
+
 static void run_mode(struct pipeline *pl, struct input *in)
 {
     struct pktbuf *pkts[MAX_COPIES];
@@ -255,17 +330,30 @@ static void run_mode(struct pipeline *pl, struct input *in)
         unsigned n = in->copies - done < PIPELINE_BURST ? in->copies - done : PIPELINE_BURST;
         pipeline_run(pl, in->port, pkts + done, (uint16_t)n, now_ns);
         flush(pl);
+        if (pl == &pl_router && in->neighbours_answer)
+            neighbours_answer();
     }
     if (in->starve)
         pool_feed();
 }
 
-static void housekeeping(void)
+/* received + generated = forwarded + dropped + consumed + parked: every
+ * buffer the pipeline was given or made is accounted for (pipeline.h). */
+static bool ledger_balances(const struct pipeline *pl)
+{
+    struct pipeline_accounting a;
+    pipeline_get_accounting(pl, &a);
+    return a.received + a.generated == a.forwarded + a.dropped + a.consumed + a.parked;
+}
+
+static void housekeeping(const struct input *in)
 {
     for (int i = 0; i < SETTLE_STEPS; i++) {
         now_ns += ROUTER_ARP_RETRY_NS;
         router_tick(pl_router.router, now_ns);
         flush(&pl_router);
+        if (in->neighbours_answer)
+            neighbours_answer();
         bridge_age(pl_bridge.bridge, now_ns);
     }
 }
@@ -284,12 +372,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cap_port.tx_room = in.tx_room;
     now_ns += in.gap_ns;
 
+    ports_forget_sent();
     run_mode(&pl_router, &in);
     run_mode(&pl_bridge, &in);
     run_mode(&pl_l2fwd, &in);
-    housekeeping();
+    ports_forget_sent();                /* only the router's requests are answered */
+    housekeeping(&in);
     /* A buffer freed twice is refused by the pool and counted, not lost. */
     if (pool_in_use(pool) != baseline || pool->nb_put_rejected != 0)
+        abort();
+    if (!ledger_balances(&pl_router) || !ledger_balances(&pl_bridge) ||
+        !ledger_balances(&pl_l2fwd))
         abort();
     return 0;
 }

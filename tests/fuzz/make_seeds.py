@@ -37,12 +37,17 @@ NOWHERE = bytes([198, 51, 100, 1])              # no route
 V6_SRC = bytes.fromhex("20010db8000000000000000000000001")
 V6_DST = bytes.fromhex("20010db8000000000000000000000002")
 
-# Knobs byte (fuzz_pipeline.c): copies, TX room, program, redirect, starve.
+# Header byte 0 (fuzz_pipeline.c): input port, and the port a program
+# redirects to in bits 2-3 (3 does not exist).
+REDIRECT_NOWHERE = 3 << 2
+# Knobs byte: copies, TX room, program, empty pool, neighbours answering ARP.
 COPIES_2, COPIES_QUEUE_PLUS_1, COPIES_64 = 1, 2, 3
 TX_NONE, TX_ONE = 1 << 2, 2 << 2
 PROG_DROP, PROG_TX, PROG_REDIRECT = 1 << 4, 2 << 4, 3 << 4
-REDIRECT_NOWHERE = 1 << 6
-STARVE = 1 << 7
+STARVE = 1 << 6
+ANSWER = 1 << 7
+# Byte 2: time since the previous input, in 2 s.
+GAP_UNIT_S = 2
 
 ETH_IPV4, ETH_ARP, ETH_IPV6, ETH_VLAN, ETH_QINQ = 0x0800, 0x0806, 0x86DD, 0x8100, 0x88A8
 
@@ -108,8 +113,8 @@ def pad(frame):
     return frame + b"\0" * max(0, 60 - len(frame))
 
 
-def seed(frame, port=0, knobs=0, gap_100ms=0):
-    return bytes([port, knobs, gap_100ms]) + frame
+def seed(frame, port=0, knobs=0, gap_s=0):
+    return bytes([port, knobs, gap_s // GAP_UNIT_S]) + frame
 
 
 def udp_to(dst, **kw):
@@ -146,6 +151,10 @@ def pipeline_seeds():
     yield "martian-loopback-source", seed(udp_to(BEHIND_STATIC, src=bytes([127, 0, 0, 1])))
     yield "martian-reserved-destination", seed(udp_to(bytes([240, 0, 0, 1])))
     yield "ttl_expired-ttl-1", seed(udp_to(BEHIND_STATIC, ttl=1))
+    yield "ttl_expired-no-buffer-for-the-error", seed(udp_to(BEHIND_STATIC, ttl=1),
+                                                      knobs=STARVE)
+    yield "ttl_expired-no-error-about-an-error", seed(pad(eth(ETH_IPV4) + ipv4(
+        struct.pack("!BBHI", 3, 1, 0, 0) + ipv4(udp(), 17)[:28], 1, ttl=1)))
     yield "no_route-documentation-net", seed(udp_to(NOWHERE))
     yield "acl_deny-ssh", seed(pad(eth(ETH_IPV4) + ipv4(tcp(dport=22), 6)))
     yield "acl_deny-source-net", seed(udp_to(BEHIND_STATIC, src=bytes([10, 9, 1, 1])))
@@ -155,14 +164,18 @@ def pipeline_seeds():
                                                       + arp(1, HOST_MAC, HOST_IP,
                                                             bytes([10, 0, 0, 77]))))
     # Parked on a neighbour that never answers, dropped when it fails; the
-    # next input, 1.5 s later, finds it failed and in its hold-down.
+    # next input, right after, finds it failed and in its hold-down.
     yield "no_neighbor-1-resolution-fails", seed(udp_to(bytes([10, 0, 0, 99])))
-    yield "no_neighbor-2-hold-down", seed(udp_to(bytes([10, 0, 0, 99])), gap_100ms=15)
+    yield "no_neighbor-2-hold-down", seed(udp_to(bytes([10, 0, 0, 99])))
     # Failed too, then asked for again 6 s later: past the hold-down, with no
     # housekeeping in between to forget it, so resolution starts over.
     yield "no_neighbor-3-fails-again", seed(udp_to(bytes([10, 0, 0, 97])))
     yield "no_neighbor-4-resolves-after-hold-down", seed(udp_to(bytes([10, 0, 0, 97])),
-                                                         gap_100ms=60)
+                                                         gap_s=6)
+    # The pool is empty when the ARP request should go: it goes with the
+    # first retry instead, unanswered.
+    yield "no_neighbor-5-no-buffer-for-the-request", seed(udp_to(bytes([10, 0, 0, 96])),
+                                                          knobs=STARVE)
     yield "arp_queue_full-nine-to-one-neighbour", seed(udp_to(bytes([10, 0, 0, 98])),
                                                        knobs=COPIES_QUEUE_PLUS_1)
     yield "fragment-to-us", seed(pad(eth(ETH_IPV4) + ipv4(udp(), 17, dst=PORT_IP[0],
@@ -171,6 +184,9 @@ def pipeline_seeds():
     yield "unsupported-vlan-tagged", seed(pad(eth(ETH_VLAN) + vlan(5, ETH_IPV4)
                                               + ipv4(udp(), 17)))
     yield "unsupported-multicast-destination", seed(udp_to(bytes([224, 0, 0, 9])))
+    yield "icmp_rate_limit-echo-flood", seed(pad(eth(ETH_IPV4) + ipv4(icmp_echo(), 1,
+                                                                      dst=PORT_IP[0])),
+                                             knobs=COPIES_QUEUE_PLUS_1)
     yield "local_unhandled-tcp-to-us", seed(pad(eth(ETH_IPV4) + ipv4(tcp(), 6, dst=PORT_IP[0])))
     yield "local_unhandled-udp-port-unreachable", seed(udp_to(PORT_IP[0]))
     yield "local_unhandled-directed-broadcast", seed(udp_to(bytes([10, 0, 0, 255])))
@@ -178,8 +194,8 @@ def pipeline_seeds():
     # is found there.
     yield "same_port-to-itself", seed(pad(eth(ETH_IPV4, dst=HOST_MAC) + ipv4(udp(), 17)))
     yield "no_output-unpaired-l2fwd-port", seed(udp_to(BEHIND_STATIC), port=2)
-    yield "no_output-redirect-nowhere", seed(udp_to(BEHIND_STATIC),
-                                             knobs=PROG_REDIRECT | REDIRECT_NOWHERE)
+    yield "no_output-redirect-nowhere", seed(udp_to(BEHIND_STATIC), port=REDIRECT_NOWHERE,
+                                             knobs=PROG_REDIRECT)
     yield "tx_full-ports-take-nothing", seed(udp_to(BEHIND_STATIC), knobs=TX_NONE)
     yield "tx_full-one-per-burst", seed(pad(eth(ETH_IPV4, dst=BROADCAST_MAC) + ipv4(udp(), 17)),
                                         knobs=TX_ONE | COPIES_2)
@@ -191,10 +207,33 @@ def pipeline_seeds():
     yield "pass-forward-via-static-neighbour", seed(udp_to(BEHIND_STATIC))
     yield "pass-arp-request-for-us", seed(pad(eth(ETH_ARP, dst=BROADCAST_MAC)
                                               + arp_request_for_us))
-    yield "pass-arp-reply-from-gateway", seed(pad(eth(ETH_ARP) + arp(
-        2, bytes.fromhex("020000000002"), GATEWAY_IP, PORT_IP[0], tha=PORT_MAC[0])))
+    # The gateway of 192.168.0.0/16 is learned from a reply, used, and used
+    # again when its entry has gone stale: the probe that sends is answered.
+    gateway_mac = bytes.fromhex("020000000002")
+    yield "pass-gateway-1-arp-reply", seed(pad(eth(ETH_ARP) + arp(
+        2, gateway_mac, GATEWAY_IP, PORT_IP[0], tha=PORT_MAC[0])))
+    yield "pass-gateway-2-forward", seed(udp_to(BEHIND_GATEWAY))
+    yield "pass-gateway-3-stale-probe-answered", seed(udp_to(BEHIND_GATEWAY), knobs=ANSWER,
+                                                      gap_s=310)
+    # Parked while the neighbour is asked, sent when it answers.
+    yield "pass-parked-until-answered", seed(udp_to(bytes([10, 0, 0, 95])),
+                                             knobs=ANSWER | COPIES_2)
+    # A station learned on port 1, then found there by a frame from port 0.
+    yield "pass-bridge-1-station-on-port-1", seed(pad(eth(ETH_IPV4, dst=BROADCAST_MAC,
+                                                          src=OTHER_MAC) + ipv4(udp(), 17)),
+                                                  port=1)
+    yield "pass-bridge-2-to-known-station", seed(pad(eth(ETH_IPV4, dst=OTHER_MAC)
+                                                     + ipv4(udp(), 17)))
+    yield "pass-forward-short-frame", seed(eth(ETH_IPV4) + ipv4(udp(), 17))
+    yield "pass-echo-request-with-ip-options", seed(pad(eth(ETH_IPV4) + ipv4(
+        icmp_echo(), 1, dst=PORT_IP[0], ihl=6, options=b"\x01\x01\x01\x00")))
+    ah = bytes([17, 4, 0, 0]) + struct.pack("!II", 0x100, 1) + b"\0" * 12
+    yield "pass-ipv6-authentication-header", seed(pad(eth(ETH_IPV6, dst=OTHER_MAC)
+                                                      + ipv6(ah + udp(), 51)), port=1)
+    icmpv6_echo = struct.pack("!BBHHH", 128, 0, 0, 1, 1)
+    yield "pass-icmpv6-echo", seed(pad(eth(ETH_IPV6, dst=OTHER_MAC) + ipv6(icmpv6_echo, 58)),
+                                   port=1)
     yield "pass-echo-request", seed(pad(eth(ETH_IPV4) + ipv4(icmp_echo(), 1, dst=PORT_IP[0])))
-    yield "pass-forward-via-learned-gateway", seed(udp_to(BEHIND_GATEWAY))
     yield "pass-ip-options", seed(pad(eth(ETH_IPV4) + ipv4(udp(), 17, ihl=6,
                                                            options=b"\x01\x01\x01\x00")))
     yield "pass-tcp-with-options", seed(pad(eth(ETH_IPV4) + ipv4(tcp(data_off=8), 6)))
@@ -207,7 +246,7 @@ def pipeline_seeds():
     yield "pass-double-tagged", seed(pad(eth(ETH_QINQ, dst=OTHER_MAC) + vlan(10, ETH_VLAN)
                                          + vlan(20, ETH_IPV4) + ipv4(udp(), 17)), port=1)
     yield "pass-program-tx", seed(udp_to(BEHIND_STATIC), knobs=PROG_TX)
-    yield "pass-program-redirect", seed(udp_to(BEHIND_STATIC), knobs=PROG_REDIRECT)
+    yield "pass-program-redirect", seed(udp_to(BEHIND_STATIC), port=1 << 2, knobs=PROG_REDIRECT)
     yield "pass-second-fragment", seed(udp_to(BEHIND_STATIC, frag=0x0010))
 
 
