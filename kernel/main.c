@@ -297,6 +297,12 @@ static void __attribute__((noreturn)) kernel_continue(void *arg)
                kbi->tsc_at_entry);
     pci_walk();
     print_banner();
+    char why[sizeof(kbi->config_error)];
+    if (config_check_ports(&kbi->config, ports_nb_nics(pci_devs, nb_pci_devs), why,
+                           sizeof(why)) < 0) {
+        kprintf("%s\n", why);
+        fail(EXIT_CONFIG, "bad configuration");
+    }
     struct cpu_cache_info cache;
     cpu_cache_info(&cache);
     if (ports_init(&kbi->config, &pci_ops, pci_devs, nb_pci_devs,

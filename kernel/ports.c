@@ -81,6 +81,15 @@ static void print_mac(const uint8_t mac[6])
     kprintf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
+unsigned ports_nb_nics(const struct pci_dev *devs, int nb_devs)
+{
+    unsigned n = 0;
+    for (int i = 0; i < nb_devs && n < PORTS_MAX; i++)
+        if (pci_nic_name(devs[i].vendor, devs[i].device) != NULL)
+            n++;
+    return n;
+}
+
 static int bind_ports(const struct config *cfg, const struct pci_cfg_ops *pci,
                       const struct pci_dev *devs, int nb_devs)
 {

@@ -17,6 +17,8 @@
 /* Builds the pool over the arena and binds every recognised NIC. Prints one
  * line per port and the pool/working-set line. Returns the number of ports
  * or a negative PM_E* when a NIC could not be brought up. */
+/* The NICs a driver will bind: the ports, numbered in PCI order. */
+unsigned ports_nb_nics(const struct pci_dev *devs, int nb_devs);
 int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
                const struct pci_dev *devs, int nb_devs, void *arena, uint64_t arena_bytes,
                uint32_t llc_bytes, uint64_t epoch_ns);

@@ -343,6 +343,7 @@ static int port_role(struct config_parser *p, struct config_port *port, unsigned
         if (p->cfg->ports[i].is_capture)
             return parse_error(p, -PM_EEXIST, "port %u role capture: port %u already is", n, i);
     port->is_capture = true;
+    port->role_line = p->line_no;
     return 0;
 }
 
@@ -368,6 +369,8 @@ static int handle_port(struct config_parser *p,
         return parse_error(p, -PM_EINVAL, "port %u %.*s: expects 1 value, got %zu",
                            (unsigned)n, TOKEN_ARGS(&values[1]), nb_values - 2);
     struct config_port *port = &p->cfg->ports[n];
+    if (port->line == 0)
+        port->line = p->line_no;
     if (setting == PORT_PEER_MAC)
         return port_peer_mac(p, port, (unsigned)n, &values[2]);
     if (setting == PORT_ROLE)
@@ -806,4 +809,29 @@ int config_parse(struct config *cfg, const char *text, size_t len,
         pos = end + 1;
     }
     return config_check(&p);
+}
+
+int config_check_ports(const struct config *cfg, unsigned nb_nics, char *err, size_t err_size)
+{
+    struct config_parser p = { .err = err, .err_size = err_size };
+
+    for (unsigned i = 0; i < CONFIG_MAX_PORTS; i++) {
+        const struct config_port *pt = &cfg->ports[i];
+        if (pt->line != 0 && i >= nb_nics) {
+            p.line_no = pt->line;
+            if (nb_nics == 0)
+                return parse_error(&p, -PM_EINVAL, "port %u: no NIC was found", i);
+            if (nb_nics == 1)
+                return parse_error(&p, -PM_EINVAL, "port %u: only 1 NIC found (port 0)", i);
+            return parse_error(&p, -PM_EINVAL, "port %u: only %u NICs found (ports 0..%u)", i,
+                               nb_nics, nb_nics - 1);
+        }
+        if (pt->is_capture && i + 1 != nb_nics) {
+            p.line_no = pt->role_line;
+            return parse_error(&p, -PM_EINVAL,
+                               "port %u role capture: the capture port must be the last "
+                               "port (%u)", i, nb_nics - 1);
+        }
+    }
+    return 0;
 }

@@ -63,6 +63,8 @@ struct config_port {
     uint8_t ip_len;         /* and its prefix length: the connected network */
     uint32_t ip_line;
     bool is_capture;        /* port N role capture: carries captured frames out */
+    uint32_t line;          /* first line naming port N (0: none) */
+    uint32_t role_line;
 };
 
 struct config_route {       /* route PREFIX/LEN via GW | route default via GW */
@@ -131,5 +133,14 @@ void config_defaults(struct config *cfg);
  */
 int config_parse(struct config *cfg, const char *text, size_t len,
                  char *err, size_t err_size);
+
+/*
+ * The checks that need the machine: every `port N` line must name one of
+ * the nb_nics NICs found (ports 0..nb_nics-1, in PCI order), and the port
+ * with `role capture` must be the last. Run before any port starts, so a
+ * bad line stops start-up with nothing half-done. Returns 0, or -PM_EINVAL
+ * with "config:LINE: ..." in err, as config_parse does.
+ */
+int config_check_ports(const struct config *cfg, unsigned nb_nics, char *err, size_t err_size);
 
 #endif

@@ -350,6 +350,26 @@ def test_bad_line_in_the_middle_stops_before_any_port_starts(image):
             check(started not in log, f"'{started}' printed: start-up went on past the bad line", m)
 
 
+def test_port_lines_must_name_the_nics_found(image):
+    """Parsed before the PCI scan, `port N` lines are checked against the
+    NICs found before any of them starts: a port beyond the last NIC, and a
+    capture port that is not the last, stop start-up with the line."""
+    cases = (
+        ("mode l2fwd\nport 0 peer-mac 02:00:00:00:00:01\nport 2 peer-mac 02:00:00:00:00:02\n",
+         "config:3: port 2: only 2 NICs found (ports 0..1)"),
+        ("mode l2fwd\nport 0 role capture\n",
+         "config:2: port 0 role capture: the capture port must be the last port (1)"),
+    )
+    for conf, message in cases:
+        with booted(image, conf) as m:
+            rc = m.wait(BOOT_TIMEOUT_S)
+            log = m.output()
+            check(message in log, f"no '{message}'", m)
+            check(rc == qemu_status(EXIT_CONFIG), f"exit code {rc}, want {qemu_status(EXIT_CONFIG)}", m)
+            for started in ("ready:", "pool:", "port 0:"):
+                check(started not in log, f"'{started}' printed: start-up went on past the bad line", m)
+
+
 for _t in (test_link_flap_e1000, test_link_flap_virtio,
            test_stalled_peer_counts_tx_full_and_spares_the_other_ports):
     _t.exclusive = True

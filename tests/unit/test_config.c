@@ -634,3 +634,39 @@ Test(config, idle_settings_default_and_check_their_order)
     expect_error("idle-max-us 20\nidle-min-us 40\n", -PM_EINVAL,
                  "config:2: idle-min-us 40 is above idle-max-us 20");
 }
+
+/* config_check_ports: the checks that need the number of NICs found. */
+static void expect_ports_error(const char *text, unsigned nb_nics, const char *want_msg)
+{
+    expect_ok(text);
+    char why[256];
+    cr_assert_eq(config_check_ports(&cfg, nb_nics, why, sizeof(why)), -PM_EINVAL,
+                 "%s with %u NICs should be refused", text, nb_nics);
+    cr_assert_str_eq(why, want_msg);
+}
+
+Test(config, a_port_line_must_name_a_nic_that_was_found)
+{
+    expect_ports_error("mode l2fwd\nport 0 peer-mac 02:00:00:00:00:01\n"
+                       "port 2 peer-mac 02:00:00:00:00:02\nport 2 ip 10.0.0.1/24\n", 2,
+                       "config:3: port 2: only 2 NICs found (ports 0..1)");
+    expect_ports_error("port 1 ip 10.0.0.1/24\n", 1, "config:1: port 1: only 1 NIC found (port 0)");
+    expect_ports_error("port 0 ip 10.0.0.1/24\n", 0, "config:1: port 0: no NIC was found");
+    char why[64] = "untouched";
+    cr_assert_eq(config_check_ports(&cfg, 1, why, sizeof(why)), 0, "port 0 with one NIC is fine");
+}
+
+Test(config, the_capture_port_must_be_the_last_nic)
+{
+    expect_ports_error("port 0 peer-mac 02:00:00:00:00:01\nport 0 role capture\n", 2,
+                       "config:2: port 0 role capture: the capture port must be the last port (1)");
+    char why[64];
+    cr_assert_eq(config_check_ports(&cfg, 1, why, sizeof(why)), 0);
+}
+
+Test(config, no_port_lines_fit_any_number_of_nics)
+{
+    expect_ok("mode l2fwd\n");
+    cr_assert_eq(config_check_ports(&cfg, 0, NULL, 0), 0);
+    cr_assert_eq(config_check_ports(&cfg, 8, NULL, 0), 0);
+}
