@@ -6,14 +6,19 @@ through pktmetal and back.
     runs = [pktgen(...), ...]           # the traffic, pktgen's reports kept
     ledger.check(runs)                  # after the traffic has finished
 
+With Linux peers on taps (tests/qemu/netns.py) the host side is the taps'
+own counters instead: Ledger(machine, taps={port: host}), check([]).
+
 For each forwarding port p, over the span between the two snapshots:
 
   offered_p  = pktgen tx + ARP replies it sent on p
              = pktmetal rx_packets_p + peer_drops_p + rx_missed_p
     peer_drops: what QEMU's socket for p dropped before the guest saw it,
     read by pktgen on its own from /proc/net/udp (TRAPS.md), never computed
-    as a remainder; rx_missed: what the device reported missing.
+    as a remainder (with a tap: the tap's tx dropped); rx_missed: what the
+    device reported missing.
   tx_packets_p = what pktgen read on p + what its socket dropped
+               (or the tap's rx + rx dropped)
 
 and for the image as a whole (net/pipeline.h, the ledger in `stats json`):
 
@@ -68,6 +73,14 @@ def pktgen_ports(output):
     return ports
 
 
+def tap_counters(host):
+    """The stats64 of a peer's tap, read inside its namespace."""
+    r = host.exec("ip", "-s", "-j", "link", "show", "dev", host.tap)
+    st = json.loads(r.stdout)[0]["stats64"]
+    return dict(tx=st["tx"]["packets"], tx_dropped=st["tx"]["dropped"],
+                rx=st["rx"]["packets"], rx_dropped=st["rx"]["dropped"])
+
+
 def _port_delta(before, after, key):
     return {p["port"]: p[key] - before[p["port"]][key] for p in after["ports"]}
 
@@ -75,19 +88,45 @@ def _port_delta(before, after, key):
 class Ledger:
     """Snapshot of pktmetal's counters; check() compares the traffic since."""
 
-    def __init__(self, machine):
+    def __init__(self, machine, taps=None):
         self.machine = machine
-        self.before = stats_json(machine)
+        self.taps = taps or {}
+        self.before, self.taps_before = self._snapshot()
+
+    def _snapshot(self, tries=20):
+        """The image's counters, and the taps' when there are taps. Linux
+        peers may send at any moment (ARP, IPv6 ND): the snapshot is taken
+        when the taps' counters did not move around the `stats json`."""
+        for _ in range(tries):
+            t1 = {p: tap_counters(h) for p, h in self.taps.items()}
+            stats = stats_json(self.machine)
+            t2 = {p: tap_counters(h) for p, h in self.taps.items()}
+            if t1 == t2:
+                return stats, t1
+            time.sleep(0.2)
+        check(False, f"accounting: the taps never stayed still for a snapshot: {t1} {t2}",
+              self.machine)
+
+    def _host_from_taps(self, taps_after):
+        host = {}
+        for p, a in taps_after.items():
+            b = self.taps_before[p]
+            host[p] = dict(tx=a["tx"] - b["tx"], arp_replied=0,
+                           peer_drops=a["tx_dropped"] - b["tx_dropped"],
+                           rx=a["rx"] - b["rx"], sock_drops=a["rx_dropped"] - b["rx_dropped"],
+                           peer_known=True)
+        return host
 
     def check(self, runs, host_ports=None):
         """runs: pktgen CompletedProcesses (or their stdout) since the
-        snapshot; host_ports: the ports pktgen drove (default: every port
-        it reported). Returns the deltas, for tests that want more."""
+        snapshot ([] with taps); host_ports: the ports the host drove
+        (default: every port pktgen reported, or every tap). Returns the
+        deltas, for tests that want more."""
         m = self.machine
-        after = stats_json(m)
+        after, taps_after = self._snapshot()
         before_ports = {p["port"]: p for p in self.before["ports"]}
         texts = [r if isinstance(r, str) else r.stdout for r in runs]
-        host = pktgen_ports(texts)
+        host = self._host_from_taps(taps_after) if self.taps else pktgen_ports(texts)
         check(host, f"accounting: no pktgen port lines in {texts!r:.500}", m)
         forward = [p["port"] for p in after["ports"] if p["role"] == "forward"]
         d_rx = _port_delta(before_ports, after, "rx_packets")
@@ -100,7 +139,7 @@ class Ledger:
                                    "drops from /proc/net/udp", m)
             offered = c["tx"] + c["arp_replied"]
             seen = d_rx[p] + c["peer_drops"] + d_missed[p]
-            report.append(f"port {p}: offered {offered} = rx {d_rx[p]} + socket drops "
+            report.append(f"port {p}: offered {offered} = rx {d_rx[p]} + QEMU-side drops "
                           f"{c['peer_drops']} + missed {d_missed[p]}; guest tx {d_tx[p]} = "
                           f"host rx {c['rx']} + host socket drops {c['sock_drops']}")
             check(offered == seen, "accounting: offered != received + QEMU socket drops + "

@@ -14,8 +14,9 @@ import subprocess
 import time
 
 import pmqemu
+from accounting import Ledger, quit_clean
 from malformed import corpus, write_pcap
-from qemutest import BOOT_TIMEOUT_S, EXIT_TIMEOUT_S, booted, check
+from qemutest import BOOT_TIMEOUT_S, booted, check
 from traffic import pktgen, read_counters
 
 PKTCAP = os.path.join(pmqemu.ROOT, "build", "tools", "pktcap")
@@ -107,6 +108,7 @@ def test_capture_holds_exactly_the_matching_packets(image):
         hub, run_file = hub_and_run_file(m)
         m.expect("ready:", BOOT_TIMEOUT_S)
         time.sleep(1.5)
+        ledger = Ledger(m)
         out = os.path.join(m.workdir, "cap.pcapng")
         expr = "udp src port 49155 or (udp and greater 1000)"
         cap = start_pktcap(m, run_file, out, ["-i", "1", "--point", "tx"], expr)
@@ -126,8 +128,8 @@ def test_capture_holds_exactly_the_matching_packets(image):
         check(bad.strip() == "", f"tshark warnings:\n{bad[:2000]}", m)
         ifaces = tshark(out, "-T", "fields", "-e", "frame.interface_name")
         check(set(ifaces.split()) == {"port1"}, f"interfaces: {set(ifaces.split())}", m)
-        m.send("quit\r")
-        check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
+        ledger.check([r])
+        quit_clean(m)
 
 
 def test_capture_of_drops_carries_the_reasons(image):
@@ -137,6 +139,7 @@ def test_capture_of_drops_carries_the_reasons(image):
         hub, run_file = hub_and_run_file(m)
         m.expect("ready:", BOOT_TIMEOUT_S)
         time.sleep(1.5)
+        ledger = Ledger(m)
         out = os.path.join(m.workdir, "drops.pcapng")
         cap = start_pktcap(m, run_file, out, ["-i", "0", "--point", "drop"], "")
         frames = corpus()
@@ -152,8 +155,8 @@ def test_capture_of_drops_carries_the_reasons(image):
         reasons = sorted(c.split("drop: ", 1)[1] for c in comments if "drop: " in c)
         want = sorted(reason for reason, _ in frames)
         check(reasons == want, f"drop comments {reasons}\nwant {want}", m)
-        m.send("quit\r")
-        check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
+        ledger.check([r])
+        quit_clean(m)
 
 
 def test_capture_flood_counts_capture_drops_and_forwarding_stays_exact(image):
@@ -167,6 +170,7 @@ def test_capture_flood_counts_capture_drops_and_forwarding_stays_exact(image):
         m.expect("ready:", BOOT_TIMEOUT_S)
         time.sleep(1.5)
         before = read_counters(m)
+        ledger = Ledger(m)
         out = os.path.join(m.workdir, "flood.pcapng")
         cap = start_pktcap(m, run_file, out, ["--point", "any", "--queue", "1"], "")
         r = routed_streams(m, 40000, 10000)
@@ -186,9 +190,8 @@ def test_capture_flood_counts_capture_drops_and_forwarding_stays_exact(image):
               field.get("captured", 0) + field.get("queue drops", 0) == events,
               f"every RX and TX of ports 0 and 1 ({events}) is a copy or a capture drop: "
               f"{summary}", m)
-        m.send("quit\r")
-        check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
-        check("every buffer returned" in m.output(), "pool in_use not back at baseline", m)
+        ledger.check([r])
+        quit_clean(m)
 
 
 for _t in (test_capture_holds_exactly_the_matching_packets, test_capture_of_drops_carries_the_reasons,

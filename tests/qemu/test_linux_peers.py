@@ -10,6 +10,7 @@ import re
 import subprocess
 import time
 
+from accounting import Ledger
 from netns import Peers
 from qemutest import BOOT_TIMEOUT_S, EXIT_TIMEOUT_S, booted, check
 
@@ -70,6 +71,7 @@ def test_router_between_two_linux_namespaces(image):
         peers.attach()
         a, b = peers.hosts
         time.sleep(1.5)                      # e1000 takes no RX for ~1 s after RCTL
+        ledger = Ledger(m, taps={0: a, 1: b})
         r = ping(a, "10.77.1.1")
         check(r.returncode == 0, f"ping of the router failed:\n{r.stdout}{r.stderr}", m)
 
@@ -102,6 +104,7 @@ def test_router_between_two_linux_namespaces(image):
         m.expect("drops:", 10)
         m.send("acl\r")
         time.sleep(1)
+        ledger.check([])
         m.send("quit\r")
         check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
         log = m.output()
@@ -118,6 +121,7 @@ def test_bridge_between_two_linux_namespaces(image):
         peers.attach()
         a, b = peers.hosts
         time.sleep(1.5)
+        ledger = Ledger(m, taps={0: a, 1: b})
         r = ping(a, b.ip, count=5)
         check(r.returncode == 0, f"ping A->B across the bridge failed:\n{r.stdout}{r.stderr}", m)
         check(re.search(r"ttl=64", r.stdout), "a bridge must not touch the TTL", m)
@@ -125,6 +129,7 @@ def test_bridge_between_two_linux_namespaces(image):
         check(sent and got and sent == got, f"TCP stream B->A: sent {sent} got {got} {err}", m)
         m.send("macs\r")
         m.expect("port", 10)
+        ledger.check([])
         m.send("quit\r")
         check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
         check("every buffer returned" in m.output(), "pool in_use not back at baseline", m)

@@ -5,8 +5,9 @@ must be back at its baseline afterwards."""
 import os
 import re
 
+from accounting import Ledger, quit_clean
 from malformed import corpus, write_pcap
-from qemutest import BOOT_TIMEOUT_S, EXIT_TIMEOUT_S, booted, check
+from qemutest import BOOT_TIMEOUT_S, booted, check
 from traffic import pktgen
 
 CONF = """mode router
@@ -24,6 +25,7 @@ def test_each_malformed_frame_is_dropped_under_its_reason(image):
         m.expect("ready:", BOOT_TIMEOUT_S)
         pcap = os.path.join(m.workdir, "corpus.pcap")
         write_pcap(pcap, frames)
+        ledger = Ledger(m)
         r = pktgen(m, "--replay", pcap, "--tx-port", "0", "--rate", "200", "--wait-ms", "500")
         check(r.returncode == 0, f"pktgen replay failed: {r.stdout}{r.stderr}", m)
         m.send("stats\r")
@@ -34,9 +36,8 @@ def test_each_malformed_frame_is_dropped_under_its_reason(image):
             want[reason] = want.get(reason, 0) + 1
         for reason, n in want.items():
             check(got.get(reason) == n, f"{reason}: counted {got.get(reason)}, sent {n}\n{line}", m)
-        m.send("quit\r")
-        check(m.wait(EXIT_TIMEOUT_S) == 0, "quit should exit 0", m)
-        check("every buffer returned" in m.output(), "pool in_use not back at baseline", m)
+        ledger.check([r])
+        quit_clean(m)
 
 
 test_each_malformed_frame_is_dropped_under_its_reason.exclusive = True
