@@ -32,6 +32,13 @@ static const char usage_text[] =
 "  --udp-dport N         UDP destination port (default 7)\n"
 "  --replay FILE.pcap    send each frame of FILE as is (instead of --stream)\n"
 "  --tx-port N           the port --replay sends on\n"
+"  --mix PORT=FILE.pcap  also send FILE's frames as they are on PORT, in order and over\n"
+"                        again, one after every --mix-every stream frames (repeatable,\n"
+"                        at most %d files; on top of --rate)\n"
+"  --mix-every N         stream frames between two frames of each mix (default 10)\n"
+"  --duration S          stop sending after S seconds even if --count frames were not all\n"
+"                        sent (default count with a paced --rate: rate x S; with --rate max\n"
+"                        give --count as a cap); judged on the frames that were sent\n"
 "\n"
 "Receiving and checks:\n"
 "  --expect-smac RX=MAC  frames arriving on RX must carry this source MAC\n"
@@ -55,7 +62,7 @@ static const char usage_text[] =
 
 void cli_usage(FILE *out)
 {
-	fputs(usage_text, out);
+	fprintf(out, usage_text, PG_MAX_MIXES);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -260,6 +267,33 @@ static int parse_rate(struct pktgen *pg, const char *arg)
 	return 0;
 }
 
+/* --mix PORT=FILE.pcap: the file is loaded once the options are all read. */
+static int parse_mix(struct pktgen *pg, const char *arg)
+{
+	int port;
+	const char *path = split_index(arg, &port);
+
+	if (!path || !*path)
+		return usage_error("--mix %s: want PORT=FILE.pcap", arg);
+	if (pg->nb_mixes == PG_MAX_MIXES)
+		return usage_error("--mix %s: at most %d mix files", arg, PG_MAX_MIXES);
+	pg->mixes[pg->nb_mixes++] = (struct pg_replay){ .path = path, .port = port };
+	return 0;
+}
+
+static int parse_duration(struct pktgen *pg, const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || *end || end == arg || !(v > 0 && v <= 86400))
+		return usage_error("--duration %s: want seconds (0..86400]", arg);
+	pg->duration_s = v;
+	return 0;
+}
+
 /* --dst-mac/--expect-*mac: "[IDX=]MAC"; idx is -1 without a prefix. */
 static int parse_indexed_mac(const char *opt, const char *arg, bool need_index, int *idx, uint8_t mac[6])
 {
@@ -368,7 +402,8 @@ enum {
 	OPT_PORT = 256, OPT_STREAM, OPT_COUNT, OPT_SIZE, OPT_FLOWS, OPT_RATE, OPT_DST_MAC,
 	OPT_DST_IP, OPT_TTL, OPT_UDP_DPORT, OPT_REPLAY, OPT_TX_PORT, OPT_EXPECT_SMAC,
 	OPT_EXPECT_DMAC, OPT_EXPECT_TTL, OPT_EXPECT_ALL, OPT_EXPECT_NONE, OPT_EXPECT_COUNT, OPT_WRITE,
-	OPT_PCAP_NANO, OPT_WAIT_MS, OPT_TIMEOUT, OPT_QUIET, OPT_VERBOSE,
+	OPT_PCAP_NANO, OPT_WAIT_MS, OPT_TIMEOUT, OPT_QUIET, OPT_VERBOSE, OPT_MIX, OPT_MIX_EVERY,
+	OPT_DURATION,
 };
 
 static const struct option long_options[] = {
@@ -384,6 +419,9 @@ static const struct option long_options[] = {
 	{ "udp-dport", required_argument, NULL, OPT_UDP_DPORT },
 	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "tx-port", required_argument, NULL, OPT_TX_PORT },
+	{ "mix", required_argument, NULL, OPT_MIX },
+	{ "mix-every", required_argument, NULL, OPT_MIX_EVERY },
+	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "expect-smac", required_argument, NULL, OPT_EXPECT_SMAC },
 	{ "expect-dmac", required_argument, NULL, OPT_EXPECT_DMAC },
 	{ "expect-ttl", required_argument, NULL, OPT_EXPECT_TTL },
@@ -412,6 +450,7 @@ static void set_defaults(struct pktgen *pg)
 	pg->replay.port = -1;
 	pg->wait_ms = 2000;
 	pg->timeout_s = 120;
+	pg->mix_every = 10;
 }
 
 /* Options that take a number, stored straight into pg. */
@@ -423,6 +462,7 @@ static int parse_numeric_option(struct pktgen *pg, int opt, const char *arg)
 	case OPT_COUNT:
 		if (parse_number("--count", arg, 1, UINT32_MAX, &v)) return -1;
 		pg->count = v;
+		pg->count_given = true;
 		return 0;
 	case OPT_FLOWS:
 		if (parse_number("--flows", arg, 1, PG_MAX_FLOWS, &v)) return -1;
@@ -449,6 +489,10 @@ static int parse_numeric_option(struct pktgen *pg, int opt, const char *arg)
 		if (parse_number("--wait-ms", arg, 0, 3600000, &v)) return -1;
 		pg->wait_ms = (uint32_t)v;
 		return 0;
+	case OPT_MIX_EVERY:
+		if (parse_number("--mix-every", arg, 1, PG_MAX_MIX_EVERY, &v)) return -1;
+		pg->mix_every = (uint32_t)v;
+		return 0;
 	}
 	return usage_error("internal: option %d", opt);
 }
@@ -466,6 +510,8 @@ static int parse_option(struct pktgen *pg, int opt, const char *arg)
 	case OPT_EXPECT_DMAC: return parse_expect_mac(pg, arg, false);
 	case OPT_EXPECT_TTL: return parse_expect_ttl(pg, arg);
 	case OPT_TIMEOUT: return parse_timeout(pg, arg);
+	case OPT_MIX: return parse_mix(pg, arg);
+	case OPT_DURATION: return parse_duration(pg, arg);
 	case OPT_REPLAY: pg->replay.path = arg; return 0;
 	case OPT_WRITE: pg->write_path = arg; return 0;
 	case OPT_PCAP_NANO: pg->pcap_nano = true; return 0;
@@ -496,10 +542,36 @@ static int check_port_refs(const struct pktgen *pg)
 			if (p->defined && pg->ports[j].defined && pg->ports[j].host_port == p->host_port)
 				return usage_error("--port: ports %d and %d both bind UDP port %u", j, i, p->host_port);
 	}
+	for (int i = 0; i < pg->nb_mixes; i++)
+		if (!pg->ports[pg->mixes[i].port].defined)
+			return usage_error("--mix %d=%s: port %d is not defined (--port)",
+					   pg->mixes[i].port, pg->mixes[i].path, pg->mixes[i].port);
 	return 0;
 }
 
-static int check_combinations(const struct pktgen *pg)
+/*
+ * --duration sets the default count: a paced run sends rate x duration
+ * frames over all streams, so --count does not stop it early; at --rate
+ * max there is no such figure, and the count (which sizes the receive
+ * bookkeeping, a bit per frame) must be given.
+ */
+static int duration_count(struct pktgen *pg)
+{
+	double per_stream;
+
+	if (pg->duration_s == 0 || pg->count_given || !pg->nb_streams)
+		return 0;
+	if (pg->rate_max)
+		return usage_error("--duration with --rate max needs --count N (frames per stream at most)");
+	per_stream = pg->rate_pps * pg->duration_s / pg->nb_streams + 1;
+	if (per_stream > UINT32_MAX)
+		return usage_error("--duration %g at --rate %g: more than %u frames per stream; give --count",
+				   pg->duration_s, pg->rate_pps, UINT32_MAX);
+	pg->count = (uint64_t)per_stream;
+	return 0;
+}
+
+static int check_combinations(struct pktgen *pg)
 {
 	bool any_port = false;
 	bool any_expect = pg->expect_all || pg->expect_none || pg->expect_count;
@@ -518,7 +590,11 @@ static int check_combinations(const struct pktgen *pg)
 		return usage_error("--expect-all, --expect-none and --expect-count exclude each other");
 	if (any_expect && !pg->nb_streams)
 		return usage_error("--expect-* needs at least one --stream");
-	return check_port_refs(pg);
+	if (pg->nb_mixes && !pg->nb_streams)
+		return usage_error("--mix interleaves with streams: give at least one --stream");
+	if (check_port_refs(pg))
+		return -1;
+	return duration_count(pg);
 }
 
 int cli_parse(struct pktgen *pg, int argc, char **argv)

@@ -152,6 +152,8 @@ static int set_up(struct pktgen *pg, int argc, char **argv)
 	pg->run_tag = random_run_tag();
 	if (pg->replay.path && replay_load(pg))
 		return EXIT_USAGE;
+	if (mixes_load(pg))
+		return EXIT_USAGE;
 	if (ports_open(pg))
 		return EXIT_USAGE;
 	if (pg->write_path && !(pg->capture = capture_open(pg->write_path, pg->pcap_nano)))
@@ -166,6 +168,14 @@ static int set_up(struct pktgen *pg, int argc, char **argv)
 	return -1;
 }
 
+static void replay_free(struct pg_replay *r)
+{
+	for (uint64_t i = 0; i < r->nb_frames; i++)
+		free(r->frames[i]);
+	free(r->frames);
+	free(r->lens);
+}
+
 static void tear_down(struct pktgen *pg)
 {
 	capture_close(pg->capture);
@@ -178,10 +188,9 @@ static void tear_down(struct pktgen *pg)
 		free(pg->streams[i].flow_next_seq);
 		free(pg->streams[i].seen);
 	}
-	for (uint64_t i = 0; i < pg->replay.nb_frames; i++)
-		free(pg->replay.frames[i]);
-	free(pg->replay.frames);
-	free(pg->replay.lens);
+	replay_free(&pg->replay);
+	for (int i = 0; i < pg->nb_mixes; i++)
+		replay_free(&pg->mixes[i]);
 	free(pg);
 }
 

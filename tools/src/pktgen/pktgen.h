@@ -34,6 +34,8 @@ struct capture;
 #define PG_BURST         32          /* frames per sendmmsg/recvmmsg */
 #define PG_RX_SLOT_BYTES 10240       /* room for a jumbo frame; longer ones arrive truncated */
 #define PG_MAX_FLOWS     (1u << 24)
+#define PG_MAX_MIXES     8           /* --mix sources */
+#define PG_MAX_MIX_EVERY 1000000
 
 #define EXIT_PASS  0
 #define EXIT_FAIL  1
@@ -88,12 +90,16 @@ struct pg_stream {
 
 enum pg_size_kind { PG_SIZE_FIXED, PG_SIZE_RANGE, PG_SIZE_IMIX };
 
+/* Frames loaded from a pcap: what --replay sends once, or a --mix source
+ * sends in a cycle between the streams' frames. */
 struct pg_replay {
 	const char *path;
 	int port;
 	uint8_t **frames;
 	uint32_t *lens;
 	uint64_t nb_frames;
+	uint64_t next;                /* --mix: frames handed out so far (next % nb_frames is due) */
+	uint64_t sent, tx_errors;     /* --mix: what sendmmsg took and refused */
 };
 
 struct pktgen {
@@ -114,6 +120,11 @@ struct pktgen {
 	uint8_t ttl;
 	uint16_t udp_dport;
 	struct pg_replay replay;
+	struct pg_replay mixes[PG_MAX_MIXES];   /* --mix PORT=FILE */
+	int nb_mixes;
+	uint32_t mix_every;           /* one frame of each mix after every mix_every stream frames */
+	double duration_s;            /* --duration: 0 = until --count frames are sent */
+	bool count_given;             /* --count was on the command line */
 
 	/* run control */
 	const char *write_path;
@@ -134,6 +145,7 @@ struct pktgen {
 	uint64_t pace_slips;          /* times the schedule was moved to avoid a burst */
 	uint64_t start_ns, first_tx_ns, last_tx_ns, last_rx_ns, last_progress_ns;
 	bool timed_out, interrupted;
+	bool duration_ended;          /* --duration stopped the sending before --count */
 
 	struct capture *capture;
 };
@@ -154,6 +166,7 @@ unsigned tx_run(struct pktgen *pg, uint64_t now_ns);
 bool tx_done(const struct pktgen *pg);
 uint64_t tx_next_due_ns(const struct pktgen *pg);
 int replay_load(struct pktgen *pg);
+int mixes_load(struct pktgen *pg);
 
 /* rx.c */
 int rx_init(struct pktgen *pg);

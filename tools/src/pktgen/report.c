@@ -6,8 +6,14 @@
  *   stream 0->1: sent N received N lost 0 reordered 0 duplicate 0 corrupt 0 mac_mismatch 0 foreign 0
  *                [ttl_mismatch N] [tx_errors N] [latency_min_us X latency_avg_us X latency_max_us X]
  *   port 1: tx 0 rx N foreign 0 stray 0 corrupt 0 arp_replied 0 sock_drops 0 tx_errors 0 [peer_drops N]
+ *   mix 0: port 0 sent N tx_errors 0 frames F from FILE      (one per --mix)
  *   total: offered P pps delivered P pps over T s sent N received N lost 0 pace_slips 0
+ *   clock: start_ns N first_tx_ns N last_tx_ns N [duration_ended]
  *   result: PASS | result: FAIL (why; why)
+ *
+ * The clock line is CLOCK_MONOTONIC, the clock other processes on the host
+ * read too (Python's time.monotonic()), so a test can line pktgen's sending
+ * up with what it saw meanwhile.
  */
 #include "pktgen.h"
 
@@ -48,6 +54,16 @@ static uint64_t total_sent(const struct pktgen *pg)
 	return n;
 }
 
+/* What the streams lost: --mix frames are sent but never expected back. */
+static int64_t streams_lost(const struct pktgen *pg)
+{
+	int64_t n = 0;
+
+	for (int i = 0; i < pg->nb_streams; i++)
+		n += (int64_t)(pg->streams[i].sent - pg->streams[i].received);
+	return n;
+}
+
 static uint64_t total_received(const struct pktgen *pg)
 {
 	uint64_t n = 0;
@@ -77,7 +93,7 @@ void report_progress(struct pktgen *pg, uint64_t now_ns)
 	dt = (double)(now_ns - last_ns) / 1e9;
 	fprintf(stderr, "pktgen: %.1f s sent %llu received %llu loss %lld tx %.0f pps rx %.0f pps\n",
 		(double)(now_ns - pg->start_ns) / 1e9, (unsigned long long)sent,
-		(unsigned long long)received, (long long)(pg->nb_streams ? sent - received : 0),
+		(unsigned long long)received, (long long)streams_lost(pg),
 		(double)(sent - last_sent) / dt, (double)(received - last_received) / dt);
 	last_ns = now_ns;
 	last_sent = sent;
@@ -147,8 +163,22 @@ static void print_total(const struct pktgen *pg, FILE *out)
 		per_second(sent, send_span), per_second(received, rx_span), (double)over / 1e9,
 		(unsigned long long)sent, (unsigned long long)received);
 	if (pg->nb_streams)
-		fprintf(out, " lost %lld", (long long)(sent - received));
+		fprintf(out, " lost %lld", (long long)streams_lost(pg));
 	fprintf(out, " pace_slips %llu\n", (unsigned long long)pg->pace_slips);
+}
+
+static void print_mix(int idx, const struct pg_replay *m, FILE *out)
+{
+	fprintf(out, "mix %d: port %d sent %llu tx_errors %llu frames %llu from %s\n", idx, m->port,
+		(unsigned long long)m->sent, (unsigned long long)m->tx_errors,
+		(unsigned long long)m->nb_frames, m->path);
+}
+
+static void print_clock(const struct pktgen *pg, FILE *out)
+{
+	fprintf(out, "clock: start_ns %llu first_tx_ns %llu last_tx_ns %llu%s\n",
+		(unsigned long long)pg->start_ns, (unsigned long long)pg->first_tx_ns,
+		(unsigned long long)pg->last_tx_ns, pg->duration_ended ? " duration_ended" : "");
 }
 
 /* A growing "; "-separated list of reasons a run failed. */
@@ -176,9 +206,12 @@ static void fail(struct verdict *v, const char *fmt, ...)
 
 static void judge_stream_all(const struct pktgen *pg, const struct pg_stream *s, struct verdict *v)
 {
-	if (s->sent < pg->count)
+	/* After --duration the plan is what was built by then. */
+	uint64_t planned = pg->duration_ended ? s->next_index : pg->count;
+
+	if (s->sent < planned)
 		fail(v, "stream %d->%d sent %llu of %llu", s->tx, s->rx,
-		     (unsigned long long)s->sent, (unsigned long long)pg->count);
+		     (unsigned long long)s->sent, (unsigned long long)planned);
 	if (s->received < s->sent)
 		fail(v, "stream %d->%d lost %llu", s->tx, s->rx, (unsigned long long)(s->sent - s->received));
 	if (s->reordered)
@@ -251,7 +284,10 @@ int report_summary(struct pktgen *pg, FILE *out)
 		fprintf(out, "replay: sent %llu of %llu frames from %s on port %d\n",
 			(unsigned long long)pg->ports[pg->replay.port].c.tx,
 			(unsigned long long)pg->replay.nb_frames, pg->replay.path, pg->replay.port);
+	for (int i = 0; i < pg->nb_mixes; i++)
+		print_mix(i, &pg->mixes[i], out);
 	print_total(pg, out);
+	print_clock(pg, out);
 	if (sending)                       /* listening ends at --timeout or SIGINT by design */
 		judge(pg, &v);
 	if (v.len)

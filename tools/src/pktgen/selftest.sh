@@ -3,8 +3,9 @@
 # (tools/src/pktgen/udpwire.c), no QEMU needed. Checks that a clean wire passes,
 # that drops, reorders, corruption, duplicates and MAC rewrites are counted
 # exactly as the wire reports doing them, that --write produces a pcap tshark
-# reads without complaint, the IMIX mix, ARP answers, replay, listen mode and
-# usage errors. Ends with pktgen's loopback rate (a figure, not a test).
+# reads without complaint, the IMIX mix, ARP answers, replay, --mix,
+# --duration, listen mode and usage errors. Ends with pktgen's loopback rate
+# (a figure, not a test).
 #
 # Every process it starts has a timeout; all traffic stays on 127.0.0.1.
 # Prints "ok"/"FAIL" per check and "selftest: N passed, N failed"; exits 1
@@ -248,6 +249,51 @@ check "ARP request for ip= answered once, other frame foreign" all \
   'eq "$(val "port 1:" arp_replied)" 1' 'eq "$(val "port 1:" foreign)" 1' 'eq "$(val "port 0:" foreign)" 1'
 check "pcap holds the ARP reply from 10.0.1.2 at 02:00:00:00:01:01" eq \
   "$(tshark_count "$TMP/arp.pcap" "arp.opcode == 2 && arp.src.proto_ipv4 == 10.0.1.2 && arp.src.hw_mac == 02:00:00:00:01:01 && arp.dst.proto_ipv4 == 10.0.0.1")" 1
+
+# --- --mix: foreign frames interleaved with a checked stream --------------------
+
+# Three frames cycled on port 0, one after every 7th stream frame: 1000 / 7 =
+# 142 mix frames, 48 of the first, 47 of each other. The wire carries them to
+# port 1, where they are foreign; the stream is still checked frame by frame.
+udp_third=${udp_other%"68656c6c6f21000000000000000000000000"}776f726c6421000000000000000000000000
+write_pcap "$TMP/mix.pcap" "$udp_other" "$arp_req" "$udp_third"
+start_wire --link 0=1
+pg --port "$P0" --port "$P1" --stream 0=1 --count 1000 --rate 20000 --mix "0=$TMP/mix.pcap" \
+   --mix-every 7 --expect-all --write "$TMP/mix-rx.pcap"
+stop_wire
+check "--mix every 7th: stream PASS, 142 mix frames on port 0, foreign on port 1" all \
+  '[ $RC -eq 0 ]' 'grep -q "^mix 0: port 0 sent 142 tx_errors 0 frames 3 from" "$TMP/out"' \
+  'eq "$(val "port 0:" tx)" 1142' 'eq "$(val "port 1:" foreign)" 142' \
+  'eq "$(val "stream 0->1:" received)" 1000' 'eq "$(val "total:" lost)" 0'
+check "--mix cycles the file: 48, 47, 47" all \
+  'eq "$(tshark_count "$TMP/mix-rx.pcap" "udp.srcport == 1234 && frame contains \"hello\"")" 48' \
+  'eq "$(tshark_count "$TMP/mix-rx.pcap" "arp")" 47' \
+  'eq "$(tshark_count "$TMP/mix-rx.pcap" "udp.srcport == 1234 && frame contains \"world\"")" 47'
+pg --port "$P0" --mix "0=$TMP/mix.pcap"
+check "--mix without --stream is a usage error" all '[ $RC -eq 2 ]' 'grep -q "at least one --stream" "$TMP/err"'
+pg --port "$P0" --stream 0=0 --mix "1=$TMP/mix.pcap"
+check "--mix on an undefined port is a usage error" all '[ $RC -eq 2 ]' 'grep -q "port 1 is not defined" "$TMP/err"'
+write_pcap "$TMP/empty.pcap"
+pg --port "$P0" --stream 0=0 --mix "0=$TMP/empty.pcap"
+check "--mix of an empty pcap is a usage error" all '[ $RC -eq 2 ]' 'grep -q "no frames" "$TMP/err"'
+
+# --- --duration ---------------------------------------------------------------------
+
+pg --port "$P0" --stream 0=0 --rate max --duration 1
+check "--duration at --rate max without --count is a usage error" all '[ $RC -eq 2 ]' \
+  'grep -q "needs --count" "$TMP/err"'
+start_wire --link 0=1
+pg --port "$P0" --port "$P1" --stream 0=1 --rate 20000 --duration 0.5 --expect-all
+check "--duration 0.5 at 20 kpps: about 10000 frames, all arrive, PASS" all '[ $RC -eq 0 ]' \
+  '[ "$(val "stream 0->1:" sent)" -ge 9000 ]' '[ "$(val "stream 0->1:" sent)" -le 10001 ]' \
+  'eq "$(val "stream 0->1:" lost)" 0'
+pg --port "$P0" --port "$P1" --stream 0=1 --rate max --count 100000000 --duration 0.5 --wait-ms 300
+stop_wire
+check "--duration 0.5 at --rate max: stops near 0.5 s (last send 0.4-0.8 s), far below --count" all '[ $RC -eq 0 ]' \
+  'grep -q "^clock: .* duration_ended" "$TMP/out"' \
+  '[ "$(val "stream 0->1:" sent)" -gt 1000 ]' '[ "$(val "stream 0->1:" sent)" -lt 100000000 ]' \
+  '[ $(( ($(val clock: last_tx_ns) - $(val clock: start_ns)) / 1000000 )) -ge 400 ]' \
+  '[ $(( ($(val clock: last_tx_ns) - $(val clock: start_ns)) / 1000000 )) -le 800 ]'
 
 # --- listen mode and timeout --------------------------------------------------------
 

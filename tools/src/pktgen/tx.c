@@ -12,6 +12,16 @@
  * milliseconds (descheduled, a slow pcap write) the schedule is moved forward
  * rather than caught up in one burst: a burst is exactly what overflows
  * QEMU's small socket buffer (TRAPS.md). Each such move counts as a slip.
+ *
+ * --duration ends the sending at start + duration whatever --count says:
+ * the frames not yet built are dropped from the plan, so every stream is
+ * judged on what it sent.
+ *
+ * --mix: after every mix_every-th stream frame, each mix source adds its
+ * next frame (cycling through its pcap) to its port's queue, unchanged and
+ * outside the pacing: the mix rides on top of --rate. Frame i of a source of
+ * F frames that sent N in all went out N / F + (i < N % F) times, which is
+ * what a test needs to know what each frame should have caused.
  */
 #include "pktgen.h"
 
@@ -25,9 +35,14 @@
 #define FLOW_SPORTS     16384
 #define MAX_LAG_NS      5000000  /* 5 ms behind schedule: slip instead of burst */
 
+/* stream_of for frames that belong to no stream */
+#define TX_REPLAY   (-1)
+#define TX_MIX(i)   (-2 - (i))              /* mix source i */
+#define TX_MIX_OF(s) (-2 - (s))
+
 struct tx_queue {
 	unsigned n;
-	int stream_of[PG_BURST];            /* -1 for a replayed frame */
+	int stream_of[PG_BURST];            /* stream index, TX_REPLAY or TX_MIX(i) */
 	struct mmsghdr msgs[PG_BURST];
 	struct iovec iov[PG_BURST];
 	uint8_t buf[PG_BURST][FRAME_MAX_BYTES];
@@ -129,11 +144,25 @@ uint64_t tx_next_due_ns(const struct pktgen *pg)
 	return pg->pace_start_ns + (uint64_t)((double)pg->generated * 1e9 / pg->rate_pps);
 }
 
+/* --duration: true (and the plan cut to what was built) once it is over. */
+static bool duration_over(struct pktgen *pg, uint64_t now_ns)
+{
+	if (pg->duration_s == 0 || now_ns - pg->start_ns < (uint64_t)(pg->duration_s * 1e9))
+		return false;
+	if (pg->generated < pg->total_frames) {
+		pg->total_frames = pg->generated;
+		pg->duration_ended = true;
+	}
+	return true;
+}
+
 static uint64_t frames_due(struct pktgen *pg, uint64_t now_ns)
 {
 	uint64_t left = pg->total_frames - pg->generated;
 	uint64_t allowed, lag_frames;
 
+	if (duration_over(pg, now_ns))
+		return 0;
 	if (pg->rate_max)
 		return left;
 	/* Frame g is due at pace_start + g / rate, so frame 0 goes out at once. */
@@ -153,15 +182,21 @@ static uint64_t frames_due(struct pktgen *pg, uint64_t now_ns)
 
 static void count_sent(struct pktgen *pg, struct pg_port *port, int stream, bool ok)
 {
+	struct pg_replay *mix = stream <= TX_MIX(0) ? &pg->mixes[TX_MIX_OF(stream)] : NULL;
+
 	if (ok) {
 		port->c.tx++;
 		if (stream >= 0)
 			pg->streams[stream].sent++;
+		if (mix)
+			mix->sent++;
 		return;
 	}
 	port->c.tx_errors++;
 	if (stream >= 0)
 		pg->streams[stream].tx_errors++;
+	if (mix)
+		mix->tx_errors++;
 }
 
 static void flush(struct pktgen *pg, struct pg_port *port, uint64_t now_ns)
@@ -189,6 +224,29 @@ static void flush(struct pktgen *pg, struct pg_port *port, uint64_t now_ns)
 	q->n = 0;
 }
 
+/* A frame sent as it is, from memory that outlives the send (a loaded pcap). */
+static void enqueue_raw(struct pktgen *pg, struct pg_port *port, uint8_t *frame, uint32_t len,
+			int stream_of, uint64_t now_ns)
+{
+	struct tx_queue *q = port->txq;
+
+	if (q->n == PG_BURST)
+		flush(pg, port, now_ns);
+	q->iov[q->n].iov_base = frame;
+	q->iov[q->n].iov_len = len;
+	q->stream_of[q->n++] = stream_of;
+}
+
+static void enqueue_mix_frames(struct pktgen *pg, uint64_t now_ns)
+{
+	for (int i = 0; i < pg->nb_mixes; i++) {
+		struct pg_replay *m = &pg->mixes[i];
+		uint64_t f = m->next++ % m->nb_frames;
+
+		enqueue_raw(pg, &pg->ports[m->port], m->frames[f], m->lens[f], TX_MIX(i), now_ns);
+	}
+}
+
 static void enqueue_stream_frame(struct pktgen *pg, uint64_t now_ns)
 {
 	uint64_t g = pg->generated++;
@@ -214,20 +272,17 @@ static void enqueue_stream_frame(struct pktgen *pg, uint64_t now_ns)
 	q->iov[q->n].iov_base = q->buf[q->n];
 	q->iov[q->n].iov_len = frame_build(q->buf[q->n], len, &a, &tag);
 	q->stream_of[q->n++] = si;
+	if (pg->nb_mixes && (g + 1) % pg->mix_every == 0)
+		enqueue_mix_frames(pg, now_ns);
 }
 
 static void enqueue_replay_frame(struct pktgen *pg, uint64_t now_ns)
 {
 	uint64_t g = pg->generated++;
-	struct pg_port *port = &pg->ports[pg->replay.port];
-	struct tx_queue *q = port->txq;
 
-	if (q->n == PG_BURST)
-		flush(pg, port, now_ns);
 	/* Sent straight from the loaded file: no copy, no change. */
-	q->iov[q->n].iov_base = pg->replay.frames[g];
-	q->iov[q->n].iov_len = pg->replay.lens[g];
-	q->stream_of[q->n++] = -1;
+	enqueue_raw(pg, &pg->ports[pg->replay.port], pg->replay.frames[g], pg->replay.lens[g],
+		    TX_REPLAY, now_ns);
 }
 
 unsigned tx_run(struct pktgen *pg, uint64_t now_ns)
@@ -271,31 +326,51 @@ static int replay_append(struct pg_replay *r, const struct pcap_pkthdr *h, const
 	return 0;
 }
 
-/* Loads every frame of the --replay file; a frame captured short is sent short. */
-int replay_load(struct pktgen *pg)
+/* Loads every frame of r's pcap; a frame captured short is sent short.
+ * opt names the option in messages. */
+static int pcap_load(struct pg_replay *r, const char *opt)
 {
 	char err[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	pcap_t *p = pcap_open_offline(pg->replay.path, err);
-	int rc = 0, r;
+	pcap_t *p = pcap_open_offline(r->path, err);
+	int rc = 0, ret;
 
 	if (!p) {
-		fprintf(stderr, "pktgen: --replay %s: %s\n", pg->replay.path, err);
+		fprintf(stderr, "pktgen: %s %s: %s\n", opt, r->path, err);
 		return -1;
 	}
 	if (pcap_datalink(p) != DLT_EN10MB) {
-		fprintf(stderr, "pktgen: --replay %s: link type %s, want Ethernet (EN10MB)\n",
-			pg->replay.path, pcap_datalink_val_to_name(pcap_datalink(p)));
+		fprintf(stderr, "pktgen: %s %s: link type %s, want Ethernet (EN10MB)\n",
+			opt, r->path, pcap_datalink_val_to_name(pcap_datalink(p)));
 		pcap_close(p);
 		return -1;
 	}
-	while ((r = pcap_next_ex(p, &h, &data)) == 1 && rc == 0)
-		rc = replay_append(&pg->replay, h, data);
-	if (r == PCAP_ERROR)
-		fprintf(stderr, "pktgen: --replay %s: %s\n", pg->replay.path, pcap_geterr(p));
+	while ((ret = pcap_next_ex(p, &h, &data)) == 1 && rc == 0)
+		rc = replay_append(r, h, data);
+	if (ret == PCAP_ERROR)
+		fprintf(stderr, "pktgen: %s %s: %s\n", opt, r->path, pcap_geterr(p));
 	pcap_close(p);
 	if (rc)
-		fprintf(stderr, "pktgen: --replay %s: out of memory\n", pg->replay.path);
-	return rc || r == PCAP_ERROR ? -1 : 0;
+		fprintf(stderr, "pktgen: %s %s: out of memory\n", opt, r->path);
+	return rc || ret == PCAP_ERROR ? -1 : 0;
+}
+
+int replay_load(struct pktgen *pg)
+{
+	return pcap_load(&pg->replay, "--replay");
+}
+
+/* Loads every --mix file; one with no frames is an error (nothing to cycle). */
+int mixes_load(struct pktgen *pg)
+{
+	for (int i = 0; i < pg->nb_mixes; i++) {
+		if (pcap_load(&pg->mixes[i], "--mix"))
+			return -1;
+		if (!pg->mixes[i].nb_frames) {
+			fprintf(stderr, "pktgen: --mix %s: no frames in the file\n", pg->mixes[i].path);
+			return -1;
+		}
+	}
+	return 0;
 }
