@@ -315,6 +315,13 @@ static void __attribute__((noreturn)) kernel_continue(void *arg)
     kprintf("ready: %llu us from efi_main entry to ready (ExitBootServices took %u attempt%s)\n",
             (unsigned long long)ready_ns / 1000, kbi->ebs_attempts,
             kbi->ebs_attempts == 1 ? "" : "s");
+    struct mm_summary mm;
+    mm_get_summary(&mm);
+    kprintf("footprint: image %llu KiB, kernel heap %llu of %llu KiB used (page tables %u "
+            "pages), packet arena %llu MiB\n",
+            (unsigned long long)kbi->image_bytes >> 10, (unsigned long long)mm.heap_used >> 10,
+            (unsigned long long)mm.heap_bytes >> 10, mm.nb_table_pages,
+            (unsigned long long)kbi->arena_bytes >> 20);
     run_selftests(&kbi->config);
     main_loop(&kbi->config);
 }

@@ -305,6 +305,10 @@ static void drain_capture_port(void)
     capture_drain(cap, capture_dev);
 }
 
+/* Start-up figure (issue "Benchmarks"): when the first packet left. */
+static uint64_t first_forward_tsc;
+static bool first_forward_told;
+
 unsigned ports_poll(void)
 {
     struct pktbuf *pkts[PORTS_BURST];
@@ -321,8 +325,11 @@ unsigned ports_poll(void)
         total += n;
     }
     nb_polls++;
-    if (total)
+    if (total) {
         nb_busy_polls++;
+        if (__builtin_expect(first_forward_tsc == 0, 0) && pl->forwarded != 0)
+            first_forward_tsc = cpu_rdtsc();
+    }
     if (capture_dev != NULL)
         drain_capture_port();
     return total;
@@ -330,6 +337,11 @@ unsigned ports_poll(void)
 
 void ports_housekeeping(uint64_t now_ns)
 {
+    if (first_forward_tsc != 0 && !first_forward_told) {
+        kprintf("first forward: %llu us from efi_main entry\n",
+                (unsigned long long)clock_tsc_to_ns(first_forward_tsc - clock_epoch_tsc()) / 1000);
+        first_forward_told = true;
+    }
     if (router != NULL) {
         router_tick(router, now_ns);
         pipeline_flush(pl);           /* ARP retries it sent, drops it made */
