@@ -20,14 +20,17 @@ def csum(b):
     return ~s & 0xffff
 
 
-def eth(t, dst=ROUTER_MAC):
-    return dst + HOST_MAC + struct.pack("!H", t)
+def eth(t, dst=ROUTER_MAC, src=HOST_MAC):
+    return dst + src + struct.pack("!H", t)
 
 
-def ipv4(payload, proto, src=HOST_IP, dst=FAR_IP, ttl=64, frag=0, ver_ihl=0x45, tot=None,
-         good_csum=True):
-    tot = 20 + len(payload) if tot is None else tot
-    h = struct.pack("!BBHHHBBH4s4s", ver_ihl, 0, tot, 7, frag, ttl, proto, 0, src, dst)
+def ipv4(payload, proto, src=HOST_IP, dst=FAR_IP, ttl=64, frag=0, ver_ihl=None, tot=None,
+         good_csum=True, opts=b"", ident=7):
+    """An IPv4 header (options opts, a multiple of 4 bytes) and payload.
+    ver_ihl and tot default to what the options and payload make."""
+    ver_ihl = 0x45 + len(opts) // 4 if ver_ihl is None else ver_ihl
+    tot = 20 + len(opts) + len(payload) if tot is None else tot
+    h = struct.pack("!BBHHHBBH4s4s", ver_ihl, 0, tot, ident, frag, ttl, proto, 0, src, dst) + opts
     c = csum(h) if good_csum else (csum(h) ^ 0x5555)
     return h[:10] + struct.pack("!H", c) + h[12:] + payload
 
