@@ -25,6 +25,13 @@ PACKAGES=(
 BENCH_PACKAGES=(
   libdpdk-dev          # DPDK as the side-by-side reference (tools/bench)
   valgrind             # callgrind instruction counts
+  # The Linux guest of the QEMU benchmark (tools/bench/qemu_sweep.py): its
+  # kernel and modules, and what its initramfs is built from. It also copies
+  # in iproute2's ip and tc, and plots with python3-matplotlib (both above).
+  linux-image-amd64    # /boot/vmlinuz-* and /lib/modules/* (e1000, virtio_net, bridge, ...)
+  busybox-static       # the guest's shell, init and insmod
+  xdp-tools            # the guest's xdp-bench (XDP redirect, generic and native)
+  cpio                 # packs the initramfs
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=("${BENCH_PACKAGES[@]}")

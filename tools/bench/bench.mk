@@ -5,8 +5,13 @@
 #   make bench-host-build   build/bench/host_bench
 #   make bench-host         build, then the timed pass (pinned) and the
 #                           callgrind pass (tools/bench/run_host.sh)
-#   make bench              everything measured so far (= bench-host)
-#   QUICK=1                 smaller counts and R=3: a smoke run, not figures
+#   make bench-qemu         end to end in QEMU: pktmetal, a Linux guest and
+#                           QEMU alone, rate sweeps (tools/bench/qemu_sweep.py,
+#                           ~15 min; outputs in build/bench/qemu)
+#   make bench              all of the above
+#   QUICK=1                 smaller counts and R=3, one frame size and fewer
+#                           configurations in QEMU: a smoke run, not figures
+#   QEMU_BENCH_ARGS=...     more qemu_sweep.py options (--qemu-cpus 1 ...)
 #   BENCH_CORE=N            the CPU to pin to (default: the last one)
 #   BENCH_OUT=DIR           where outputs go (default build/bench)
 #
@@ -25,7 +30,7 @@ BENCH_SRCS    := tools/bench/host_bench.c tools/bench/bench_core.c tools/bench/b
 BENCH_PM_SRCS := $(wildcard net/*.c) tests/models/sink_netdev.c
 BENCH_HDRS    := $(wildcard tools/bench/*.h net/*.h) tests/models/sink_netdev.h
 
-.PHONY: bench bench-host bench-host-build bench-deps
+.PHONY: bench bench-host bench-host-build bench-deps bench-qemu
 
 # DPDK and valgrind are installed here, not by `make deps`, so CI stays lean;
 # the binary is then built by a fresh make, whose pkg-config sees DPDK.
@@ -47,4 +52,10 @@ bench-host: bench-host-build
 	@BENCH_OUT=$(or $(BENCH_OUT),$(BENCH_DIR)) QUICK=$(QUICK) BENCH_CORE=$(BENCH_CORE) \
 	  tools/bench/run_host.sh $(BENCH_DIR)/host_bench
 
-bench: bench-host
+# The Linux guest, its initramfs parts and matplotlib come from bench-deps;
+# the sweep runs on Debian's python (matplotlib for the plot).
+bench-qemu: bench-deps $(BUILD)/pktmetal.efi $(TOOLS_BIN)
+	@/usr/bin/python3 tools/bench/qemu_sweep.py $(if $(filter-out 0,$(QUICK)),--quick) \
+	  --out $(or $(BENCH_OUT),$(BENCH_DIR))/qemu $(QEMU_BENCH_ARGS)
+
+bench: bench-host bench-qemu
