@@ -1,0 +1,12 @@
+# make bench-overload: the router flooded (tools/bench/overload_bench.py):
+# offered vs forwarded pps, where the excess went, recovery time, console
+# answer time; 3 floods of 30 s, ~3 min. QUICK=1: one flood of 10 s.
+# Included by the top Makefile beside bench.mk; `make bench` runs it too.
+
+.PHONY: bench-overload
+bench-overload: $(BUILD)/pktmetal.efi $(TOOLS_BIN)
+	@python3 tools/bench/overload_bench.py \
+	  $(if $(filter-out 0,$(QUICK)),--reps 1 --seconds 10) \
+	  --out $(or $(BENCH_OUT),build/bench)/overload.txt
+
+bench: bench-overload
