@@ -462,12 +462,14 @@ static void json_tail(bool advance)
     uint64_t halts = idle.halts - last_halts, halted_ns = idle.halted_ns - last_halted_ns;
     json_out("},\"pool\":{\"in_use\":%u,\"total\":%u,\"rejected_puts\":%llu},"
              "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu,"
-             "\"halts\":%llu,\"halted_ms\":%llu},",
+             "\"halts\":%llu,\"halted_ms\":%llu,\"pipeline_pkts\":%llu,"
+             "\"pipeline_cycles\":%llu},",
              pool_in_use(pkt_pool), pkt_pool->nb_bufs,
              (unsigned long long)pkt_pool->nb_put_rejected, (unsigned long long)polls,
              (unsigned long long)busy_milli / 1000, (unsigned long long)busy_milli % 1000,
              (unsigned long long)(pkts ? cycles / pkts : 0), (unsigned long long)halts,
-             (unsigned long long)halted_ns / 1000000);
+             (unsigned long long)halted_ns / 1000000, (unsigned long long)pipeline_pkts,
+             (unsigned long long)pipeline_cycles);
     json_ledger();
     json_out("\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
              "\"sent\":%llu}}\n",
