@@ -187,6 +187,8 @@ static int setup_router(const struct config *cfg)
                               cfg->routes[i].gw);
     for (uint32_t i = 0; rc == 0 && i < cfg->nb_neighbors; i++)
         rc = router_add_neighbor(router, cfg->neighbors[i].ip, cfg->neighbors[i].mac);
+    if (rc == 0)
+        rc = router_set_icmp_rate(router, cfg->icmp_rate, cfg->icmp_echo_rate);
     struct lpm_stats ls;
     lpm_get_stats(lpm, &ls);
     kprintf("lpm: %u routes in %llu us, %llu KiB of %llu KiB used\n", ls.nb_routes,

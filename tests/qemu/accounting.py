@@ -41,14 +41,15 @@ PORT_LINE = re.compile(r"^port (\d+): tx (\d+) rx (\d+) .*?arp_replied (\d+) soc
 
 
 def stats_json(machine, timeout=20):
-    """Sends `stats json` and returns the STATS object it prints."""
+    """Sends `stats json` and returns the STATS object it prints (its
+    "interval_ms" is 0, which tells it from a per-interval line on COM1)."""
     start = len(machine.lines)
     machine.send("stats json\r")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for _, line in machine.lines[start:]:
             at = line.find("STATS {")
-            if at >= 0:
+            if at >= 0 and '"interval_ms":0,' in line:
                 return json.loads(line[at + len("STATS "):])
         time.sleep(0.05)
     raise AssertionError(f"stats json: no STATS line within {timeout} s")

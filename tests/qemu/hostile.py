@@ -75,10 +75,6 @@ def router_h(name):
 
 MTU_FRAME = 14 + router_h("ROUTER_MTU")
 # Each bucket holds half a second's worth, at least one (router.h).
-ROUTER_ICMP_RATE = router_h("ROUTER_ICMP_RATE")
-ROUTER_ICMP_BURST = max(1, ROUTER_ICMP_RATE // 2)
-ROUTER_ECHO_RATE = router_h("ROUTER_ECHO_RATE")
-ROUTER_ECHO_BURST = max(1, ROUTER_ECHO_RATE // 2)
 ROUTER_MAX_NEIGHBORS = router_h("ROUTER_MAX_NEIGHBORS")
 
 ETH_IPV4, ETH_ARP, ETH_IPV6 = 0x0800, 0x0806, 0x86DD

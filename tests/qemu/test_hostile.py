@@ -269,13 +269,19 @@ def rate_limited(rig, title, frames, rate, kind, per_s, burst):
     return r, d, sent_back
 
 
+# Rates below the defaults (router.h), so the test also shows the
+# icmp-rate / icmp-echo-rate directives reach the router.
+ECHO_RATE, ICMP_RATE = 400, 50
+
+
 def test_icmp_floods_get_rate_limited_answers(image):
-    with booted(image, hostile.CONF, nics=hostile.NICS) as m:
+    conf = hostile.CONF + f"icmp-echo-rate {ECHO_RATE}\nicmp-rate {ICMP_RATE}\n"
+    with booted(image, conf, nics=hostile.NICS) as m:
         m.expect("ready:", BOOT_TIMEOUT_S)
         rig = Rig(m)
         title = "echo flood"
         r, d, replies = rate_limited(rig, title, hostile.echo_flood(5000), 2500, "echo_reply",
-                                     hostile.ROUTER_ECHO_RATE, hostile.ROUTER_ECHO_BURST)
+                                     ECHO_RATE, ECHO_RATE // 2)
         limited = d.drops.get("icmp_rate_limit", 0)
         check(replies + limited == d.rx[0] and set(d.drops) <= {"icmp_rate_limit"},
               f"{title}: {replies} replies + {limited} icmp_rate_limit != {d.rx[0]} received; "
@@ -285,7 +291,7 @@ def test_icmp_floods_get_rate_limited_answers(image):
 
         title = "ttl 1 flood"
         r, d, errors = rate_limited(rig, title, hostile.ttl1_flood(4000), 2000, "icmp_error",
-                                    hostile.ROUTER_ICMP_RATE, hostile.ROUTER_ICMP_BURST)
+                                    ICMP_RATE, ICMP_RATE // 2)
         check(d.drops == {"ttl_expired": d.rx[0]}, f"{title}: drops {d.drops}, received "
               f"{d.rx[0]}", m)
         check(all(x.frame[34] == 11 for x in r.from_router(0, "icmp_error")),
