@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes the named seeds of the fuzz corpora (tests/fuzz/corpus/):
 
-  pipeline/<reason>-<what>  one input per way of reaching each drop reason of
-                            net/drop.h; replay_pipeline checks that each still
-                            counts its reason
+  pipeline/<reason>-<what>  inputs reaching each drop reason of net/drop.h,
+                            one per way; replay_pipeline checks that each
+                            still counts its reason
   pipeline/pass-<what>      inputs that are forwarded or answered, for the
                             fuzzer to start from
-  config/<what>.conf        pktmetal.conf texts using every directive
+  config/<what>.conf        pktmetal.conf texts: every directive, the modes,
+                            two errors
 
 A pipeline input is the header fuzz_pipeline.c reads (input port, knobs,
 time since the previous input) and then the frame; the addresses are those

@@ -5,8 +5,9 @@
  * router, bridge and l2fwd pipelines. A seed named after a reason
  * ("<reason>-<what>", written by make_seeds.py) must also raise that
  * reason's counter by itself, so a seed that stops doing its job is named.
- * Files are replayed in name order; the harness keeps state between inputs
- * as a wire would, so the order is part of the test.
+ * The harness keeps state between inputs as a wire would, so the order is
+ * part of the test: the named seeds first, in name order, then the inputs
+ * libFuzzer found (named by their SHA-1, without a '-').
  *
  *   usage: replay_pipeline CORPUS_DIR
  *
@@ -117,10 +118,14 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 2;
     }
-    for (int i = 0; i < nb; i++) {
-        ok &= replay_one(argv[1], names[i]->d_name);
+    /* Named seeds first, so what they meet does not depend on what the
+     * fuzzer found; then the inputs it found. */
+    for (int named = 1; named >= 0; named--)
+        for (int i = 0; i < nb; i++)
+            if ((strchr(names[i]->d_name, '-') != NULL) == named)
+                ok &= replay_one(argv[1], names[i]->d_name);
+    for (int i = 0; i < nb; i++)
         free(names[i]);
-    }
     free(names);
 
     fuzz_pipeline_drops(drops);
