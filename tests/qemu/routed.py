@@ -1,9 +1,11 @@
 """Traffic through pktmetal's router between two simulated hosts, for the
-tests that route in bulk (overload, soak): host 0 (10.1.0.2) behind port 0,
+tests that route in bulk (overload, soak), and the periodic STATS lines
+they read back: host 0 (10.1.0.2) behind port 0,
 host 1 (10.2.0.2) behind port 1, both static neighbours so that no ARP
 resolution is part of the experiment. pktgen plays both hosts and checks
 that every routed frame arrives with the router's MAC as source, the host's
 as destination and the TTL decremented."""
+import json
 import os
 import subprocess
 import time
@@ -83,3 +85,14 @@ def field(text, prefix, key):
                 value = words[words.index(key) + 1]
                 return float(value) if "." in value else int(value)
     raise AssertionError(f"pktgen printed no '{prefix} ... {key}' in:\n{text}")
+
+
+def periodic_stats(m, since, until):
+    """The periodic STATS objects COM1 printed between two host times (the
+    prompt may precede one on its line)."""
+    out = []
+    for t, line in list(m.lines):
+        at = line.find("STATS {")
+        if since <= t <= until and at >= 0 and '"interval_ms":0,' not in line:
+            out.append(json.loads(line[at + len("STATS "):]))
+    return out

@@ -60,17 +60,6 @@ def counters(line):
     return tuple((p["rx_packets"], p["tx_packets"]) for p in s["ports"] if p["role"] == "forward")
 
 
-def periodic_stats(m, since, until):
-    """The periodic STATS objects COM1 printed between two host times (the
-    prompt may precede one on its line)."""
-    out = []
-    for t, line in list(m.lines):
-        at = line.find("STATS {")
-        if since <= t <= until and at >= 0 and '"interval_ms":0,' not in line:
-            out.append(json.loads(line[at + len("STATS "):]))
-    return out
-
-
 def result_line(name, unit, values, ops, extra=""):
     values = [round(v, 1) for v in values]
     med = statistics.median(values)
@@ -145,7 +134,7 @@ def flood_and_recover(image, flood_s=FLOOD_S, nics=("e1000", "virtio")):
 
         # Steady state: the periodic lines well inside the flood.
         samples = [sum(p["tx_pps"] for p in s["ports"] if p["role"] == "forward")
-                   for s in periodic_stats(m, flood_start + 3, flood_end - 1)]
+                   for s in routed.periodic_stats(m, flood_start + 3, flood_end - 1)]
         check(samples, "no periodic STATS line inside the flood", m)
 
         ledger = Ledger(m)
