@@ -28,8 +28,8 @@ and QEMU's dgram sockets enlarged to 8 MiB by build/tools/rcvbuf_preload.so
 line); the same taskset pinning when --qemu-cpus is given.
 
 Prints RESULT / RATIO / TARGET lines (WORKLOADS.md's output format) and a
-Markdown table; writes results.json, summary.md and sweeps.png (the
-sweeps, offered against delivered) to --out.
+Markdown table; writes results.json, summary.md, sweeps.png (the
+sweeps, offered against delivered) and logs/ (each QEMU's console) to --out.
 
     tools/bench/qemu_sweep.py [--quick] [--models e1000,virtio] [--sizes 64,1514]
         [--impls pktmetal,linux,ceiling] [--seconds 2] [--qemu-cpus 1 --pktgen-cpus 0]
@@ -43,6 +43,7 @@ import collections
 import datetime
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -88,6 +89,10 @@ class Bench:
         self.results = []
         self.rcvbuf = []
         self.kernel_release = None
+        self.logs = os.path.join(args.out, "logs")
+        self.nb_logs = {}
+        shutil.rmtree(self.logs, ignore_errors=True)
+        os.makedirs(self.logs)
         self.t0 = time.monotonic()
 
     def log(self, text):
@@ -122,6 +127,17 @@ class Bench:
                                  taskset=self.args.pktgen_cpus, port_opts=(",ip=10.0.0.2", ",ip=10.0.1.2"))
         return sweep.Traffic(m, taskset=self.args.pktgen_cpus)
 
+    def finish(self, m, name):
+        """Stops QEMU; keeps what it printed (COM1 and stderr) in --out/logs."""
+        if m.proc:
+            m.kill()
+            m.wait(10)                  # the serial reader has the last lines
+        self.rcvbuf += m.rcvbuf_report()
+        self.nb_logs[name] = self.nb_logs.get(name, 0) + 1
+        with open(os.path.join(self.logs, f"{name}.{self.nb_logs[name]}.log"), "w") as f:
+            f.write(m.output() + "\n")
+        m.cleanup()
+
     # --- the three kinds of QEMU run -----------------------------------------
 
     def run_pktmetal(self, model, mode, sizes):
@@ -141,8 +157,7 @@ class Bench:
                 subprocess.TimeoutExpired) as e:
             self.failed("pktmetal", model, mode, sizes, f"{e}\n{m.output()[-2000:]}")
         finally:
-            self.rcvbuf += m.rcvbuf_report()
-            m.cleanup()
+            self.finish(m, f"pktmetal-{model}-{mode}")
 
     def run_linux(self, model, paths, sizes, kernel, initrd):
         self.log(f"linux, {model}: booting {os.path.basename(kernel)}")
@@ -172,8 +187,7 @@ class Bench:
                 mode = "router" if path == "forward" else "l2fwd"
                 self.failed(f"linux-{path}", model, mode, sizes, f"{e}\n{m.output()[-2000:]}")
         finally:
-            self.rcvbuf += m.rcvbuf_report()
-            m.cleanup()
+            self.finish(m, f"linux-{model}")
 
     def run_ceiling(self, sizes):
         self.log("qemu-hub (no guest): starting")
@@ -187,8 +201,7 @@ class Bench:
         except (OSError, sweep.TrafficError, subprocess.TimeoutExpired) as e:
             self.failed("qemu-hub", None, None, sizes, f"{e}\n{m.output()[-2000:]}")
         finally:
-            self.rcvbuf += m.rcvbuf_report()
-            m.cleanup()
+            self.finish(m, "qemu-hub")
 
 
 def trial_dict(t):
