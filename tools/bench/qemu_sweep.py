@@ -104,13 +104,14 @@ class Bench:
         self.log(f"  {impl} {nic or ''} {mode or ''} {size}B")
         plan = sweep.Plan(self.plan.seconds, top_rate(size), self.plan.max_trials, self.plan.resolution)
         sw = sweep.run_sweep(tr, plan, size, lambda s: self.log(s))
+        cycles = getattr(tr.machine, "guest_cycles_per_pkt", None)
         run = 1 + sum(1 for r in self.results
                       if (r["impl"], r["nic"], r["mode"], r["size"]) == (impl, nic, mode, size))
         self.results.append({
             "impl": impl, "nic": nic, "mode": mode, "size": size, "run": run,
-            "knee": trial_dict(sw.knee), "saturation": trial_dict(sw.saturation),
+            "knee": trial_dict(sw.knee, cycles), "saturation": trial_dict(sw.saturation, cycles),
             "generator_bound": sw.generator_bound,
-            "trials": [trial_dict(t) for t in sw.trials], "error": None})
+            "trials": [trial_dict(t, cycles) for t in sw.trials], "error": None})
 
     def failed(self, impl, nic, mode, sizes, why):
         self.log(f"  {impl} {nic or ''} {mode or ''}: FAILED: {why.splitlines()[0]}")
@@ -204,11 +205,15 @@ class Bench:
             self.finish(m, "qemu-hub")
 
 
-def trial_dict(t):
+def trial_dict(t, guest_cycles=None):
+    """A trial for the JSON record; with pktmetal's cycles per packet
+    (PktmetalMachine.guest_cycles_per_pkt) when the guest reports them."""
     if t is None:
         return None
-    d = dict(vars(t))
+    d = {k: v for k, v in vars(t).items() if k not in ("started", "ended")}
     d["loss"] = round(t.loss, 5)
+    if guest_cycles:
+        d["guest_cycles_per_pkt"] = guest_cycles(t.started, t.ended)
     return d
 
 

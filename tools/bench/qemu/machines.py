@@ -12,6 +12,7 @@ Every one runs with the same receive-buffer shim on QEMU's dgram sockets
 the same optional CPU pinning (taskset), and reports what the shim set.
 """
 
+import json
 import re
 
 import pmqemu
@@ -52,6 +53,22 @@ class BenchMachine(pmqemu.Machine):
 class PktmetalMachine(BenchMachine):
     def qemu_command(self):
         return pmqemu.Machine.command(self) + ["-smp", str(self.smp)]
+
+    def guest_cycles_per_pkt(self, t_start, t_end):
+        """Guest TSC cycles per packet in the pipeline (pipeline_run and
+        flush, TX included, RX not: `loop` in the STATS line), over the
+        statistics intervals that lie wholly between two host times; None
+        when none does."""
+        cycles = pkts = 0
+        for t, line in self.lines:
+            if not line.startswith("STATS ") or not t_start < t <= t_end:
+                continue
+            stats = json.loads(line[len("STATS "):])
+            if t - stats["interval_ms"] / 1e3 < t_start:
+                continue
+            cycles += stats["loop"]["pipeline_cycles"]
+            pkts += stats["loop"]["pipeline_pkts"]
+        return round(cycles / pkts) if pkts else None
 
 
 class HubMachine(BenchMachine):

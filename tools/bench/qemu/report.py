@@ -17,6 +17,8 @@ Lines (rates are frames per second over both directions together):
 
     RESULT qemu_<mode>_<nic>_<size>B_knee pps median=D min=D max=D reps=1 ops=N impl=I offered=O loss=L%
     RESULT qemu_<mode>_<nic>_<size>B_sat  pps ...
+        (pktmetal's add guest_cycles_per_pkt=C: its STATS lines' pipeline
+        cycles per packet over that trial)
     RATIO  qemu_<mode>_<nic>_<size>B_knee pktmetal/linux median=R min=R max=R baseline=linux-<path>
     RATIO  qemu_<mode>_<nic>_<size>B_knee pktmetal/ceiling median=R min=R max=R
     TARGET ...
@@ -61,6 +63,8 @@ def result_lines(results):
                 continue
             d = t["delivered"]
             extra = " generator_bound=1" if r.get("generator_bound") else ""
+            if t.get("guest_cycles_per_pkt"):
+                extra += f" guest_cycles_per_pkt={t['guest_cycles_per_pkt']}"
             lines.append(f"RESULT {name} pps median={d} min={d} max={d} reps=1 ops={t['received']} "
                          f"impl={r['impl']} offered={t['offered']} loss={t['loss'] * 100:.2f}%{extra}")
     return lines
@@ -127,16 +131,18 @@ def _cell(t):
 
 def markdown(results):
     rows = ["| mode | NIC | frame | implementation | <1% loss: delivered (offered, loss) "
-            "| saturation: delivered (offered, loss) | trials |",
-            "|---|---|---:|---|---:|---:|---:|"]
+            "| saturation: delivered (offered, loss) | guest cycles/pkt | trials |",
+            "|---|---|---:|---|---:|---:|---:|---:|"]
     order = {"pktmetal": 0, "qemu-hub": 2}
     for r in sorted(results, key=lambda r: (r["mode"] or "~", r["nic"] or "~", r["size"],
                                              order.get(r["impl"], 1), r["impl"])):
         knee = _cell(_point(r, "knee")) + (" gen-bound" if r.get("generator_bound") else "")
         if r.get("error"):
             knee = "error: " + r["error"].splitlines()[0][:60]
+        k = _point(r, "knee")
+        cycles = f"{k['guest_cycles_per_pkt']:,}" if k and k.get("guest_cycles_per_pkt") else "-"
         rows.append(f"| {r['mode'] or '-'} | {r['nic'] or '-'} | {r['size']} | {label(r)} | {knee} "
-                    f"| {_cell(_point(r, 'saturation'))} | {len(r.get('trials', []))} |")
+                    f"| {_cell(_point(r, 'saturation'))} | {cycles} | {len(r.get('trials', []))} |")
     rows += ["", "| figure | pktmetal | best Linux path | pktmetal / Linux | ceiling | pktmetal / ceiling |",
              "|---|---:|---|---:|---:|---:|"]
     for pm, key, linux, hub in comparisons(results):

@@ -66,6 +66,8 @@ class Trial:
     received: int
     pace_slips: int
     seconds: float         # pktgen's span
+    started: float = 0.0   # host monotonic time around the pktgen run
+    ended: float = 0.0
 
     @property
     def loss(self):
@@ -122,6 +124,7 @@ class Traffic:
     def trial(self, rate, seconds, size):
         per_stream = max(100, int(rate * seconds / 2))
         timeout = int(seconds * 6 + 30)
+        started = time.monotonic()
         r = self.run("--count", str(per_stream), "--size", str(size), "--flows", "8",
                      "--rate", str(rate), "--wait-ms", "500", timeout=timeout)
         m = TOTAL_RE.search(r.stdout)
@@ -129,7 +132,7 @@ class Traffic:
             raise TrafficError(f"pktgen gave no total line (exit {r.returncode}):\n{r.stdout}{r.stderr}")
         offered, delivered, span, sent, received, _, slips = m.groups()
         return Trial(rate, int(offered), int(delivered), int(sent), int(received), int(slips),
-                     float(span))
+                     float(span), started, time.monotonic())
 
 
 @dataclasses.dataclass
