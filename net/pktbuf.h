@@ -39,10 +39,12 @@ struct pktbuf {
     uint64_t rx_tsc;           /* TSC when received (capture timestamps) */
     uint16_t data_off;         /* headroom start -> first frame byte */
     uint16_t data_len;         /* frame bytes */
-    uint16_t port;             /* input port */
     uint16_t flags;
+    uint16_t in_pool;          /* the pool's own: 1 while the buffer is free in it
+                                * (pool.h: what refuses a double free) */
+    uint16_t port;             /* input port */
+    uint16_t reserved;
     uint32_t user;             /* pipeline scratch (e.g. output port) */
-    uint32_t reserved;
     uint64_t pad[3];
 };
 _Static_assert(sizeof(struct pktbuf) == PKTBUF_META_BYTES, "pktbuf metadata is one 64-byte line");

@@ -6,15 +6,15 @@
  *
  *   mem        64-byte boundary
  *   |          v
- *   +----------+-------------+-----------+-----------+-----+--------------+
- *   | (align)  | struct pool | stack     | in-use map| pad | buf 0, 1, .. |
- *   |          |             | nb_bufs * | nb_bufs   |     | PKTBUF_STRIDE|
- *   |          |             | pointer   | bits      |     | each         |
- *   +----------+-------------+-----------+-----------+-----+--------------+
- *                                                          ^ 64-byte aligned
+ *   +----------+-------------+---------------+-----+------------------------+
+ *   | (align)  | struct pool | stack         | pad | buf 0, 1, ..           |
+ *   |          |             | nb_bufs *     |     | PKTBUF_STRIDE each     |
+ *   |          |             | pointer       |     |                        |
+ *   +----------+-------------+---------------+-----+------------------------+
+ *                                                  ^ 64-byte aligned
  *
- * Only the pool's own bookkeeping (the in-use map) is written at creation. A
- * buffer's 64-byte metadata line is written the first time it is handed out
+ * Only the pool's own bookkeeping is written at creation. A buffer's
+ * 64-byte metadata line is written the first time it is handed out
  * (fresh_take): even writing one line per buffer of a 64 MiB arena took
  * ~155 ms under TCG at start-up, measured, against a 50 ms budget. The data
  * areas are never touched by the pool (TRAPS.md: zeroing the arena costs a
@@ -27,15 +27,15 @@
  * POOL_CACHE_BULK entries to the stack. Both moves keep the logical order,
  * so the buffer freed last is always the one handed out next.
  *
- * Invariant, kept by the in-use map:
- *   top + cache.len + (nb_bufs - next_fresh) + (bits set in in_use_map) == nb_bufs
- * A put whose buffer's bit is clear (or that is no buffer of this pool) is
- * refused and counted, so the stack can never overflow.
+ * Invariant, kept by the put check (pool.h):
+ *   a buffer is on the stack or in the cache  <=>  it was handed out before
+ *   (index < next_fresh) and its in_pool is 1
+ * so top + cache.len + (nb_bufs - next_fresh) <= nb_bufs, and a put whose
+ * buffer fails the check is refused and counted: the stack never overflows.
  */
 #include "net/pool.h"
 
 #define CACHE_LINE_BYTES 64u
-#define MAP_WORD_BITS    64u
 
 _Static_assert(POOL_CACHE_BULK <= POOL_CACHE_SIZE, "the cache moves at most its own size");
 _Static_assert(PKTBUF_STRIDE % CACHE_LINE_BYTES == 0, "buffers stay line-aligned");
@@ -44,7 +44,6 @@ _Static_assert(PKTBUF_STRIDE % CACHE_LINE_BYTES == 0, "buffers stay line-aligned
 struct pool_layout {
     uint64_t pool_off;
     uint64_t stack_off;
-    uint64_t map_off;
     uint64_t bufs_off;
     uint64_t end_off;       /* one past the last buffer */
 };
@@ -54,28 +53,22 @@ static uint64_t align_up(uint64_t x, uint64_t align)
     return (x + align - 1) & ~(align - 1);
 }
 
-static uint64_t map_words(uint64_t nb_bufs)
-{
-    return (nb_bufs + MAP_WORD_BITS - 1) / MAP_WORD_BITS;
-}
-
 static struct pool_layout layout_for(uintptr_t base, uint64_t nb_bufs)
 {
     struct pool_layout l;
 
     l.pool_off = align_up(base, CACHE_LINE_BYTES) - base;
     l.stack_off = l.pool_off + sizeof(struct pool);
-    l.map_off = l.stack_off + nb_bufs * sizeof(struct pktbuf *);
-    l.bufs_off = align_up(base + l.map_off + map_words(nb_bufs) * sizeof(uint64_t),
+    l.bufs_off = align_up(base + l.stack_off + nb_bufs * sizeof(struct pktbuf *),
                           CACHE_LINE_BYTES) - base;
     l.end_off = l.bufs_off + nb_bufs * PKTBUF_STRIDE;
     return l;
 }
 
 /* The most buffers that fit in [base, base + bytes), at most nb_bufs_max
- * (0 = no limit). Starts from an estimate that ignores the map and counts
- * the padding after the pool header, which can be off by one either way
- * (padding differs with the count), then steps to the exact answer. */
+ * (0 = no limit). Starts from an estimate that counts the padding after
+ * the pool header, which can be off by one either way (padding differs with
+ * the count), then steps to the exact answer. */
 static uint32_t fit_count(uintptr_t base, size_t bytes, uint32_t nb_bufs_max)
 {
     uint64_t fixed_bytes = layout_for(base, 0).end_off;
@@ -93,6 +86,14 @@ static uint32_t fit_count(uintptr_t base, size_t bytes, uint32_t nb_bufs_max)
     return (uint32_t)n;
 }
 
+/* Leaves the pool: reset, and no longer free. The four 16-bit fields are
+ * neighbours, so this is one 8-byte store. */
+static inline void take_out(struct pktbuf *b)
+{
+    pktbuf_reset(b);
+    b->in_pool = 0;
+}
+
 /* Writes buffer i's metadata line, and nothing else of the buffer. */
 static struct pktbuf *buf_init(struct pool *p, uint32_t i)
 {
@@ -102,9 +103,9 @@ static struct pktbuf *buf_init(struct pool *p, uint32_t i)
     b->pool = p;
     b->rx_tsc = 0;
     b->port = 0;
-    b->user = 0;
     b->reserved = 0;
-    pktbuf_reset(b);
+    b->user = 0;
+    take_out(b);
     return b;
 }
 
@@ -125,52 +126,46 @@ struct pool *pool_create(void *mem, dma_addr_t mem_dma, size_t bytes, uint32_t n
     p->bufs_mem = (uint8_t *)(base + l.bufs_off);
     p->bufs_dma = mem_dma + l.bufs_off;
     p->nb_get_short = 0;
-    p->in_use_map = (uint64_t *)(base + l.map_off);
     p->nb_put_rejected = 0;
     p->cache.len = 0;
     p->next_fresh = 0;
-    for (uint64_t w = 0; w < map_words(nb_bufs); w++)
-        p->in_use_map[w] = 0;
     return p;
 }
 
-/* --- the in-use map -------------------------------------------------- */
+/* --- the put check --------------------------------------------------- */
 
-/* Buffer b's index, or false if b is not at a buffer boundary of p. Only the
- * pointer's value is used: a stray pointer is never dereferenced. */
-static bool buf_index(const struct pool *p, const struct pktbuf *b, uint32_t *idx)
+/*
+ * A pointer's buffer index, from its value alone: a stray pointer is never
+ * dereferenced. PKTBUF_STRIDE is 2^6 * 35. Take the offset from the first
+ * buffer (one below it wraps to a huge value) and multiply by 35's inverse
+ * modulo 2^64: a multiple of 35 becomes its quotient, and the low 6 bits
+ * stay zero exactly when they were. Rotating right by 6 then divides by 64
+ * and moves any low bit that was set to the top. For an offset whose low 6
+ * bits are clear, offset / 64 is below 2^58, and there the product is a
+ * quotient below 2^58 / 35 for multiples of 35 and above it for anything
+ * else (Granlund & Montgomery, PLDI 1994, section 9). So a buffer's offset
+ * gives its index and any other offset gives at least 2^52: one compare
+ * with next_fresh tells a buffer that was handed out from anything else.
+ */
+#define STRIDE_SHIFT ((unsigned)__builtin_ctz(PKTBUF_STRIDE))
+#define STRIDE_ODD   ((uint64_t)PKTBUF_STRIDE >> STRIDE_SHIFT)
+
+_Static_assert(PKTBUF_STRIDE >> __builtin_ctz(PKTBUF_STRIDE) == 35, "the comment's numbers");
+_Static_assert(__builtin_ctz(PKTBUF_STRIDE) == 6, "the comment's numbers");
+
+/* 35's inverse modulo 2^64 by Newton's iteration: x = 35 is right in the
+ * low 3 bits (35 * 35 == 1 modulo 8), and each step doubles the bits that
+ * are (3, 6, ... 96). A constant expression, so the image computes nothing. */
+#define NEWTON_STEP(x)     ((x) * (2 - STRIDE_ODD * (x)))
+#define STRIDE_ODD_INVERSE NEWTON_STEP(NEWTON_STEP(NEWTON_STEP(NEWTON_STEP(NEWTON_STEP(STRIDE_ODD)))))
+
+_Static_assert(STRIDE_ODD * STRIDE_ODD_INVERSE == 1, "an inverse modulo 2^64");
+
+static inline uint64_t buf_index(const struct pool *p, const struct pktbuf *b)
 {
-    uintptr_t off = (uintptr_t)b - (uintptr_t)p->bufs_mem;   /* below: wraps, too big */
+    uint64_t q = ((uintptr_t)b - (uintptr_t)p->bufs_mem) * STRIDE_ODD_INVERSE;
 
-    if (off % PKTBUF_STRIDE != 0 || off / PKTBUF_STRIDE >= p->nb_bufs)
-        return false;
-    *idx = (uint32_t)(off / PKTBUF_STRIDE);
-    return true;
-}
-
-static void map_set_in_use(struct pool *p, const struct pktbuf *b)
-{
-    uint32_t idx = (uint32_t)(((const uint8_t *)b - p->bufs_mem) / PKTBUF_STRIDE);
-
-    p->in_use_map[idx / MAP_WORD_BITS] |= 1ull << (idx % MAP_WORD_BITS);
-}
-
-/* Clears b's in-use bit; false (and nothing changed) if b is not a buffer
- * of p that is currently out. */
-static bool map_take_back(struct pool *p, const struct pktbuf *b)
-{
-    uint32_t idx;
-    uint64_t bit;
-    uint64_t *word;
-
-    if (!buf_index(p, b, &idx))
-        return false;
-    word = &p->in_use_map[idx / MAP_WORD_BITS];
-    bit = 1ull << (idx % MAP_WORD_BITS);
-    if (!(*word & bit))
-        return false;
-    *word &= ~bit;
-    return true;
+    return q >> STRIDE_SHIFT | q << (64 - STRIDE_SHIFT);
 }
 
 /* --- cache <-> stack ------------------------------------------------- */
@@ -191,7 +186,7 @@ static void cache_refill(struct pool *p)
 /* Moves the full cache's bottom POOL_CACHE_BULK onto the stack and slides
  * the rest down: the bottom of the cache is what sits right above the
  * stack's top in LIFO order. The stack has room: those buffers are free, and
- * the map guarantees no more than nb_bufs are free at once. */
+ * the put check guarantees no more than nb_bufs are free at once. */
 static void cache_spill(struct pool *p)
 {
     struct pool_cache *c = &p->cache;
@@ -204,19 +199,20 @@ static void cache_spill(struct pool *p)
     c->len -= POOL_CACHE_BULK;
 }
 
-/* Pops up to n buffers off the cache, marks them out and resets them. */
+/* Pops up to n buffers off the cache and takes them out of the pool. */
 static unsigned cache_pop(struct pool *p, struct pktbuf **bufs, unsigned n)
 {
     struct pool_cache *c = &p->cache;
     unsigned k = n < c->len ? n : c->len;
+    struct pktbuf **top = &c->bufs[c->len];
 
     for (unsigned i = 0; i < k; i++) {
-        struct pktbuf *b = c->bufs[--c->len];
+        struct pktbuf *b = *--top;
 
-        map_set_in_use(p, b);
-        pktbuf_reset(b);
+        take_out(b);
         bufs[i] = b;
     }
+    c->len -= k;
     return k;
 }
 
@@ -239,12 +235,8 @@ static unsigned fresh_take(struct pool *p, struct pktbuf **bufs, unsigned n)
 {
     unsigned k = 0;
 
-    for (; k < n && p->next_fresh < p->nb_bufs; k++) {
-        struct pktbuf *b = buf_init(p, p->next_fresh++);
-
-        map_set_in_use(p, b);
-        bufs[k] = b;
-    }
+    for (; k < n && p->next_fresh < p->nb_bufs; k++)
+        bufs[k] = buf_init(p, p->next_fresh++);
     return k;
 }
 
@@ -263,18 +255,42 @@ unsigned pool_get_bulk(struct pool *p, struct pktbuf **bufs, unsigned n)
     return got;
 }
 
+/* Checks n buffers and pushes the good ones onto the cache, which has room
+ * for n; returns how many it pushed. */
+static unsigned cache_push_checked(struct pool *p, struct pktbuf *const *bufs, unsigned n)
+{
+    struct pool_cache *c = &p->cache;
+    struct pktbuf **top = &c->bufs[c->len];
+    uint32_t handed_out = p->next_fresh;      /* buffers [0, next_fresh) */
+    unsigned rejected = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        struct pktbuf *b = bufs[i];
+
+        if (buf_index(p, b) >= handed_out || b->in_pool) {
+            rejected++;
+            continue;
+        }
+        b->in_pool = 1;
+        *top++ = b;
+    }
+    p->nb_put_rejected += rejected;
+    return n - rejected;
+}
+
 void pool_put_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n)
 {
     struct pool_cache *c = &p->cache;
 
-    for (unsigned i = 0; i < n; i++) {
-        if (!map_take_back(p, bufs[i])) {
-            p->nb_put_rejected++;
-            continue;
-        }
+    while (n > 0) {
         if (c->len == POOL_CACHE_SIZE)
             cache_spill(p);
-        c->bufs[c->len++] = bufs[i];
+        unsigned room = POOL_CACHE_SIZE - c->len;
+        unsigned k = n < room ? n : room;
+
+        c->len += cache_push_checked(p, bufs, k);
+        bufs += k;
+        n -= k;
     }
 }
 

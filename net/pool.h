@@ -3,11 +3,10 @@
  * from one block of DMA-able memory (the 2 MiB-paged arena).
  *
  *   mem (as given; the pool starts at the first 64-byte boundary)
- *   +-------------+--------------------+------------+---------------------+
- *   | struct pool | free stack: nb_bufs| in-use map | buffers,            |
- *   |             | pointers (LIFO)    | 1 bit/buf  | PKTBUF_STRIDE each, |
- *   |             |                    |            | 64-byte aligned     |
- *   +-------------+--------------------+------------+---------------------+
+ *   +-------------+---------------------+----------------------------------+
+ *   | struct pool | free stack: nb_bufs | buffers, PKTBUF_STRIDE each,     |
+ *   |             | pointers (LIFO)     | 64-byte aligned                  |
+ *   +-------------+---------------------+----------------------------------+
  *
  * Free buffers live on a LIFO stack, so the most recently freed — still in
  * cache — is handed out first. A per-core cache sits in front of the stack
@@ -18,13 +17,16 @@
  *
  * Exhaustion is not an error: pool_get_bulk returns a short count.
  *
- * Every put is checked against the in-use map (one bit per buffer, 1/8 byte
- * per 2240-byte buffer, so ~4 KiB for a 64 MiB arena and hot in cache): a
- * buffer that is already free (double free), not at a buffer boundary of
- * this pool, or NULL is refused and counted in nb_put_rejected, never
- * stored. So the free stack cannot overflow and a buffer can never be handed
- * out twice; the counter is the symptom to look for. The check costs a few
- * instructions per buffer and never touches the buffer itself.
+ * Every put is checked: a pointer that is not at a buffer boundary of this
+ * pool (or NULL, or a buffer never handed out) is refused from its value
+ * alone, never dereferenced; a buffer of the pool whose metadata says it is
+ * already free (struct pktbuf's in_pool, set by the put, cleared by the get
+ * in the same store that resets the buffer) is a double free and refused
+ * too. Both are counted in nb_put_rejected, never stored. So the free stack
+ * cannot overflow and a buffer can never be handed out twice; the counter
+ * is the symptom to look for. The check costs a few instructions per buffer
+ * (a multiply, two compares, the flag) and touches only the metadata line,
+ * which the caller has just been using.
  */
 #ifndef PKTMETAL_NET_POOL_H
 #define PKTMETAL_NET_POOL_H
@@ -50,7 +52,6 @@ struct pool {
     uint8_t *bufs_mem;         /* first buffer */
     dma_addr_t bufs_dma;       /* its DMA address */
     uint64_t nb_get_short;     /* pool_get_bulk calls that came back short */
-    uint64_t *in_use_map;      /* bit i set = buffer i is out of the pool */
     uint64_t nb_put_rejected;  /* buffers refused by pool_put_bulk: double
                                 * free, foreign or misaligned pointer */
     uint32_t next_fresh;       /* buffers [next_fresh, nb_bufs) were never handed

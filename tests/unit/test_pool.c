@@ -68,10 +68,10 @@ static uint64_t align64(uint64_t x)
 }
 
 /* Bytes from an aligned mem to the end of nb_bufs buffers, from the diagram
- * in pool.h: pool, stack, one map bit per buffer in 64-bit words, pad. */
+ * in pool.h: pool, stack, pad. */
 static uint64_t layout_bytes(uint32_t nb_bufs)
 {
-    uint64_t head = sizeof(struct pool) + nb_bufs * sizeof(void *) + (nb_bufs + 63) / 64 * 8;
+    uint64_t head = sizeof(struct pool) + nb_bufs * sizeof(void *);
 
     return align64(head) + (uint64_t)nb_bufs * PKTBUF_STRIDE;
 }
@@ -99,9 +99,9 @@ Test(pool, creation_leaves_less_than_one_buffer_unused_at_the_end)
     uint8_t *end = (uint8_t *)buf_at(p, p->nb_bufs);
 
     cr_assert_leq(end, mem + bytes);
-    /* One more buffer costs its stride, a stack slot, at most one map word
-     * and at most 63 bytes of padding. */
-    cr_assert_lt((size_t)(mem + bytes - end), PKTBUF_STRIDE + 8 + 8 + 63);
+    /* One more buffer costs its stride, a stack slot and at most 63 bytes
+     * of padding. */
+    cr_assert_lt((size_t)(mem + bytes - end), PKTBUF_STRIDE + 8 + 63);
     cr_assert_eq(layout_bytes(p->nb_bufs), (uint64_t)(end - mem));
 }
 
@@ -367,18 +367,25 @@ Test(pool, pointers_that_are_not_this_pools_buffers_are_refused)
     struct pktbuf *stray[] = {
         NULL,
         pool_get(other),
-        (struct pktbuf *)((uint8_t *)b + 64),          /* inside a buffer */
+        (struct pktbuf *)((uint8_t *)b + 64),          /* inside a buffer, line-aligned */
+        (struct pktbuf *)((uint8_t *)b + 1),            /* inside a buffer, odd */
+        (struct pktbuf *)((uint8_t *)b + 35),           /* a multiple of the stride's odd part */
         buf_at(p, p->nb_bufs),                          /* one past the end */
+        buf_at(p, 3),                                   /* a buffer never handed out */
         (struct pktbuf *)(p->bufs_mem - PKTBUF_STRIDE), /* one before */
     };
+    size_t nb_stray = sizeof(stray) / sizeof(stray[0]);
 
-    pool_put_bulk(p, stray, 5);
-    cr_assert_eq(p->nb_put_rejected, 5);
+    pool_put_bulk(p, stray, nb_stray);
+    cr_assert_eq(p->nb_put_rejected, nb_stray);
     cr_assert_eq(pool_in_use(p), 1);
     cr_assert_eq(pool_in_use(other), 1);
     pktbuf_free(b);
     cr_assert_eq(pool_in_use(p), 0);
-    cr_assert_eq(p->nb_put_rejected, 5);
+    cr_assert_eq(p->nb_put_rejected, nb_stray);
+    /* Nothing refused was stored: the pool hands out b, then fresh ones. */
+    cr_assert_eq(pool_get(p), b);
+    cr_assert_eq(pool_get(p), buf_at(p, 1));
 }
 
 /* Deterministic xorshift32, so a failure replays. */
