@@ -60,9 +60,10 @@
  *
  * Entries (root slots and node values), 32 bits:
  *
- *   leaf:      [ next hop : 24 | unused : 1 | rank : 6 | 0 ]
- *   node:      [ byte offset of the node from root[0] (64-aligned) | 1 ]
- *   no route:  0
+ *   leaf:      [ next hop : 24 | unused : 1 | rank : 6 | 1 ]
+ *   node:      [ byte offset of the node from root[0] (64-aligned, so bit 0
+ *                is 0: the address is root + entry, no tag to strip) ]
+ *   no route:  1 (the leaf of rank 0)
  *
  * rank is depth + 1 of the route that owns the slot (0: no route). It is
  * what rte_lpm keeps as "depth" in each entry: an add overwrites slots whose
@@ -99,7 +100,7 @@
 #include "net/errno.h"
 #include "net/lpm.h"
 
-#define ROOT_SLOTS       (1u << 16)
+#define ROOT_SLOTS       LPM_ROOT_SLOTS
 #define NODE_SLOTS       256u
 #define LINE_BYTES       64u
 #define NODE_HDR_BYTES   36u
@@ -108,21 +109,11 @@
 #define LPM_ROUTES_LIMIT (1u << 24)         /* keeps lpm_mem_bytes under HEAP_END_MAX */
 #define NIL              0xffffffffu
 
-#define ENTRY_NODE       1u
-#define ENTRY_NODE_PENDING (HEAP_END_MAX | ENTRY_NODE)  /* a node not allocated yet */
-#define NO_ROUTE         0u
+#define ENTRY_LEAF       LPM_ENTRY_LEAF
+#define ENTRY_NODE_PENDING HEAP_END_MAX     /* a node not allocated yet */
+#define NO_ROUTE         LPM_ENTRY_NONE
 
-/* A 256-slot node; `values` runs on into the following lines. */
-struct node {
-    uint64_t run_starts[4];
-    union {
-        uint8_t runs_before[4];
-        uint32_t parent;        /* only while the heap is compacted */
-    };
-    uint32_t values[];
-};
-
-_Static_assert(offsetof(struct node, values) == NODE_HDR_BYTES, "7 values share the header's line");
+_Static_assert(offsetof(struct lpm_node, values) == NODE_HDR_BYTES, "7 values share the header's line");
 _Static_assert(NODE_MAX_LINES == 17, "a full node is 1060 bytes");
 
 /* A free run of heap lines reuses the node header: run_starts[0] == 0 tells
@@ -149,6 +140,10 @@ struct change {
 };
 
 struct lpm {
+    /* First, so that a lookup needs nothing but t (lpm.h): root slots and
+     * nodes are at fixed offsets from it (a node entry is an offset from
+     * root[0]). */
+    uint32_t root[ROOT_SLOTS];
     uint32_t heap_base;         /* byte offset of the heap from root[0] */
     struct lpm_rule *rules;
     uint32_t *buckets;
@@ -166,10 +161,8 @@ struct lpm {
     size_t mem_total;
     uint32_t scratch[2][NODE_SLOTS];  /* an L2 and an L3 node, expanded */
     uint32_t values_scratch[2][NODE_SLOTS];  /* their run values, changed */
-    /* Last, so that a lookup needs nothing but t: root slots and nodes are
-     * at fixed offsets from it (a node entry is an offset from root[0]). */
-    _Alignas(64) uint32_t root[ROOT_SLOTS];
 };
+_Static_assert(offsetof(struct lpm, root) == 0, "lpm_root() in lpm.h");
 
 /* Where each part goes, as offsets from the region's start. */
 struct lpm_layout {
@@ -201,35 +194,22 @@ static struct lpm_layout layout_for(uintptr_t base, uint32_t max_routes)
     struct lpm_layout l;
 
     l.nb_buckets = bucket_count(max_routes);
+    /* Lines are aligned in memory, not as offsets: a node entry is an
+     * offset from the root whose low 6 bits must be free for the tag. */
     l.lpm_off = align_up(base, LINE_BYTES) - base;
     l.rules_off = l.lpm_off + sizeof(struct lpm);
-    l.buckets_off = align_up(l.rules_off + (size_t)max_routes * sizeof(struct lpm_rule),
-                             LINE_BYTES);
-    l.heap_off = align_up(l.buckets_off + (size_t)l.nb_buckets * sizeof(uint32_t),
-                          LINE_BYTES);
+    l.buckets_off = align_up(base + l.rules_off + (size_t)max_routes * sizeof(struct lpm_rule),
+                             LINE_BYTES) - base;
+    l.heap_off = align_up(base + l.buckets_off + (size_t)l.nb_buckets * sizeof(uint32_t),
+                          LINE_BYTES) - base;
     return l;
-}
-
-/* ---- popcount ----------------------------------------------------------
- * The image is built for baseline x86-64 (qemu64 has no POPCNT) and may not
- * call libgcc's __popcountdi2, so the fallback is the SWAR sum. */
-static inline unsigned popcount64(uint64_t x)
-{
-#if defined(__POPCNT__)
-    return (unsigned)__builtin_popcountll(x);
-#else
-    x = x - ((x >> 1) & 0x5555555555555555ull);
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (unsigned)((x * 0x0101010101010101ull) >> 56);
-#endif
 }
 
 /* ---- entries and nodes ------------------------------------------------- */
 
 static inline uint32_t leaf_entry(uint32_t next_hop, unsigned depth)
 {
-    return next_hop << 8 | (depth + 1) << 1;
+    return next_hop << 8 | (depth + 1) << 1 | ENTRY_LEAF;
 }
 
 static inline unsigned entry_rank(uint32_t e)
@@ -239,25 +219,25 @@ static inline unsigned entry_rank(uint32_t e)
 
 static inline bool entry_is_node(uint32_t e)
 {
-    return e & ENTRY_NODE;
+    return lpm_entry_is_node(e);
 }
 
 static inline uint32_t node_entry(const struct lpm *t, uint32_t line)
 {
-    return (t->heap_base + line * LINE_BYTES) | ENTRY_NODE;
+    return t->heap_base + line * LINE_BYTES;
 }
 
 static inline uint32_t entry_line(const struct lpm *t, uint32_t e)
 {
-    return (e - ENTRY_NODE - t->heap_base) / LINE_BYTES;
+    return (e - t->heap_base) / LINE_BYTES;
 }
 
-static struct node *node_of(const struct lpm *t, uint32_t e)
+static struct lpm_node *node_of(const struct lpm *t, uint32_t e)
 {
-    return (struct node *)((uint8_t *)t->root + (e - ENTRY_NODE));
+    return (struct lpm_node *)((uint8_t *)t->root + e);
 }
 
-static struct node *node_at(const struct lpm *t, uint32_t line)
+static struct lpm_node *node_at(const struct lpm *t, uint32_t line)
 {
     return node_of(t, node_entry(t, line));
 }
@@ -267,39 +247,15 @@ static uint32_t lines_for_runs(unsigned nb_runs)
     return (NODE_HDR_BYTES + 4u * nb_runs + LINE_BYTES - 1) / LINE_BYTES;
 }
 
-static unsigned node_nb_runs(const struct node *n)
+static unsigned node_nb_runs(const struct lpm_node *n)
 {
-    return popcount64(n->run_starts[0]) + popcount64(n->run_starts[1]) +
-           popcount64(n->run_starts[2]) + popcount64(n->run_starts[3]);
+    return lpm_popcount64(n->run_starts[0]) + lpm_popcount64(n->run_starts[1]) +
+           lpm_popcount64(n->run_starts[2]) + lpm_popcount64(n->run_starts[3]);
 }
 
-static uint32_t node_lines(const struct node *n)
+static uint32_t node_lines(const struct lpm_node *n)
 {
     return lines_for_runs(node_nb_runs(n));
-}
-
-/* The hot path: the value of `slot` in the node that entry e points at.
- * Shifting left by 63 - slot%64 keeps the bits of slots 0..slot%64. */
-static inline uint32_t node_value(const uint32_t *root, uint32_t e, unsigned slot)
-{
-    const struct node *n = (const struct node *)((const uint8_t *)root + (e - ENTRY_NODE));
-    unsigned word = slot >> 6;
-    uint64_t upto = n->run_starts[word] << (~slot & 63);
-    size_t idx = (size_t)n->runs_before[word] + popcount64(upto) - 1;
-
-    return n->values[idx];
-}
-
-static inline uint32_t entry_for(const uint32_t *root, uint32_t addr)
-{
-    uint32_t e = root[addr >> 16];
-
-    if (entry_is_node(e)) {
-        e = node_value(root, e, (addr >> 8) & 0xff);
-        if (entry_is_node(e))
-            e = node_value(root, e, addr & 0xff);
-    }
-    return e;
 }
 
 /* The 256 slots a node's runs stand for, with the run values given. */
@@ -319,7 +275,7 @@ static void slots_from_runs(const uint64_t run_starts[4], const uint32_t *values
 /* All 256 slots of what e stands for: a node's runs, or one leaf 256 times. */
 static void slots_expand(const struct lpm *t, uint32_t e, uint32_t slots[NODE_SLOTS])
 {
-    const struct node *n;
+    const struct lpm_node *n;
 
     if (!entry_is_node(e)) {
         for (unsigned s = 0; s < NODE_SLOTS; s++)
@@ -339,18 +295,18 @@ static unsigned slots_nb_runs(const uint32_t slots[NODE_SLOTS])
     return nb_runs;
 }
 
-static void node_count_runs_before(struct node *n)
+static void node_count_runs_before(struct lpm_node *n)
 {
     unsigned before = 0;
 
     for (unsigned w = 0; w < 4; w++) {
         n->runs_before[w] = (uint8_t)before;
-        before += popcount64(n->run_starts[w]);
+        before += lpm_popcount64(n->run_starts[w]);
     }
 }
 
 /* Stores slots into n, which has room for their runs. */
-static void node_write(struct node *n, const uint32_t slots[NODE_SLOTS])
+static void node_write(struct lpm_node *n, const uint32_t slots[NODE_SLOTS])
 {
     uint64_t starts[4] = { 1, 0, 0, 0 };
     size_t k = 1;
@@ -371,7 +327,7 @@ static void node_write(struct node *n, const uint32_t slots[NODE_SLOTS])
 
 static void heap_free(struct lpm *t, uint32_t line, uint32_t nb_lines)
 {
-    struct node *n = node_at(t, line);
+    struct lpm_node *n = node_at(t, line);
 
     n->run_starts[0] = 0;
     FREE_LINES(n) = nb_lines;
@@ -401,7 +357,7 @@ static uint32_t heap_alloc(struct lpm *t, uint32_t nb_lines)
 static void heap_tag_parents(struct lpm *t)
 {
     for (uint32_t s = 0; s < ROOT_SLOTS; s++) {
-        struct node *l2;
+        struct lpm_node *l2;
         unsigned nb_runs;
 
         if (!entry_is_node(t->root[s]))
@@ -450,7 +406,7 @@ static void heap_compact(struct lpm *t)
 
     heap_tag_parents(t);
     while (src < t->heap_bump) {
-        struct node *n = node_at(t, src);
+        struct lpm_node *n = node_at(t, src);
         uint32_t nb_lines, parent;
 
         if (!(n->run_starts[0] & 1)) {
@@ -541,7 +497,7 @@ static uint32_t subtree_change(struct lpm *t, uint32_t e, const struct change *c
     uint32_t *values = t->values_scratch[level];
     unsigned nb_runs, nb_new_runs = 1;
     bool changed = false;
-    struct node *n;
+    struct lpm_node *n;
 
     if (!entry_is_node(e))
         return change_hits(c, e) ? c->value : e;
@@ -751,7 +707,7 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
     heap_lines = (bytes - l.heap_off) / LINE_BYTES;
 
     t = (struct lpm *)(base + l.lpm_off);
-    t->heap_base = (uint32_t)(l.heap_off - (l.lpm_off + offsetof(struct lpm, root)));
+    t->heap_base = (uint32_t)(l.heap_off - l.lpm_off);
     t->rules = (struct lpm_rule *)(base + l.rules_off);
     t->buckets = (uint32_t *)(base + l.buckets_off);
     t->bucket_mask = l.nb_buckets - 1;
@@ -828,16 +784,6 @@ int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth)
     return rc;
 }
 
-int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
-{
-    uint32_t e = entry_for(t->root, addr);
-
-    if (e == NO_ROUTE)
-        return -PM_ENOENT;
-    *next_hop = e >> 8;
-    return 0;
-}
-
 #define BULK_GROUP 32u
 
 /* Root entries of the whole group first, then the nodes: the group's
@@ -855,9 +801,9 @@ static void lookup_group(const struct lpm *t, const uint32_t *addrs, uint32_t *n
         uint32_t x = e[i];
 
         if (entry_is_node(x)) {
-            x = node_value(root, x, (addrs[i] >> 8) & 0xff);
+            x = lpm_node_value(root, x, (addrs[i] >> 8) & 0xff);
             if (entry_is_node(x))
-                x = node_value(root, x, addrs[i] & 0xff);
+                x = lpm_node_value(root, x, addrs[i] & 0xff);
         }
         next_hops[i] = x == NO_ROUTE ? LPM_NO_ROUTE : x >> 8;
     }

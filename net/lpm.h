@@ -11,8 +11,11 @@
 #ifndef PKTMETAL_NET_LPM_H
 #define PKTMETAL_NET_LPM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "net/errno.h"
 
 #define LPM_MAX_NEXT_HOP 0xffffffu   /* 24 bits */
 #define LPM_NO_ROUTE     0xffffffffu /* lookup_bulk's value for a miss */
@@ -39,12 +42,100 @@ int lpm_add(struct lpm *t, uint32_t prefix, uint8_t depth, uint32_t next_hop);
  * is smaller than lpm_mem_bytes(max_routes) and the delete would grow a
  * node; the table is then unchanged. */
 int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth);
-/* 0 and *next_hop, or -PM_ENOENT. */
-int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop);
+/* 0 and *next_hop, or -PM_ENOENT. Inline: see below. */
+static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop);
+/* next_hops[i] is addrs[i]'s next hop, or LPM_NO_ROUTE. */
 void lpm_lookup_bulk(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n);
 void lpm_get_stats(const struct lpm *t, struct lpm_stats *out);
 /* Calls fn for every route (prefix order unspecified); for `routes`. */
 void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_t depth,
                                               uint32_t next_hop), void *ctx);
+
+/* ---- the lookup, inline --------------------------------------------------
+ *
+ * A lookup is a handful of instructions, so it is inline as rte_lpm's is: a
+ * call would cost as much again. What it reads is laid out here; lpm.c
+ * explains the design and owns every write.
+ *
+ * struct lpm starts with the root, LPM_ROOT_SLOTS entries of 32 bits:
+ *
+ *   leaf:      [ next hop : 24 | unused : 1 | rank : 6 | 1 ]   (rank 0: no route)
+ *   node:      [ byte offset of the node from the root, 64-aligned: low bit 0 ]
+ *
+ * and a node is a struct lpm_node: slot s of it holds
+ * values[runs_before[s / 64] + popcount(run_starts[s / 64] bits 0..s % 64) - 1].
+ */
+#define LPM_ROOT_SLOTS  (1u << 16)
+#define LPM_ENTRY_LEAF  1u      /* the tag bit: clear in a node entry */
+#define LPM_ENTRY_NONE  1u      /* the leaf of no route */
+
+struct lpm_node {
+    uint64_t run_starts[4];         /* bit s: slot s starts a run */
+    union {
+        uint8_t runs_before[4];     /* runs started in the words before */
+        uint32_t parent;            /* lpm.c's, while the heap is compacted */
+    };
+    uint32_t values[];              /* one per run; 7 share the first line */
+};
+
+/* The image is built for baseline x86-64 (qemu64 has no POPCNT) and may
+ * not call libgcc's __popcountdi2, so the fallback is the SWAR sum. */
+static inline unsigned lpm_popcount64(uint64_t x)
+{
+#if defined(__POPCNT__)
+    return (unsigned)__builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+#endif
+}
+
+static inline bool lpm_entry_is_node(uint32_t e)
+{
+    return !(e & LPM_ENTRY_LEAF);
+}
+
+static inline const uint32_t *lpm_root(const struct lpm *t)
+{
+    return (const uint32_t *)(const void *)t;
+}
+
+/* The value of `slot` in the node that entry e points at. Shifting left by
+ * 63 - slot % 64 keeps the bits of slots 0..slot % 64 of its word. */
+static inline uint32_t lpm_node_value(const uint32_t *root, uint32_t e, unsigned slot)
+{
+    const struct lpm_node *n = (const struct lpm_node *)(const void *)((const uint8_t *)root + e);
+    unsigned word = slot >> 6;
+    uint64_t upto = n->run_starts[word] << (~slot & 63);
+
+    return n->values[(size_t)n->runs_before[word] + lpm_popcount64(upto) - 1];
+}
+
+/* The leaf for addr: the root slot of its top 16 bits, then at most an L2
+ * node (bits 15..8) and an L3 node (bits 7..0). */
+static inline uint32_t lpm_leaf(const struct lpm *t, uint32_t addr)
+{
+    const uint32_t *root = lpm_root(t);
+    uint32_t e = root[addr >> 16];
+
+    if (lpm_entry_is_node(e)) {
+        e = lpm_node_value(root, e, (addr >> 8) & 0xff);
+        if (lpm_entry_is_node(e))
+            e = lpm_node_value(root, e, addr & 0xff);
+    }
+    return e;
+}
+
+static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
+{
+    uint32_t e = lpm_leaf(t, addr);
+
+    if (e == LPM_ENTRY_NONE)
+        return -PM_ENOENT;
+    *next_hop = e >> 8;
+    return 0;
+}
 
 #endif
