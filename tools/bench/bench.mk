@@ -7,7 +7,7 @@
 #                           callgrind pass (tools/bench/run_host.sh)
 #   make bench-qemu         end to end in QEMU: pktmetal, a Linux guest and
 #                           QEMU alone, rate sweeps (tools/bench/qemu_sweep.py,
-#                           ~15 min; outputs in build/bench/qemu)
+#                           ~10 min; outputs in build/bench/qemu)
 #   make bench              all of the above
 #   QUICK=1                 smaller counts and R=3, one frame size and fewer
 #                           configurations in QEMU: a smoke run, not figures
