@@ -34,9 +34,10 @@ sweeps, offered against delivered) and logs/ (each QEMU's console) to --out.
     tools/bench/qemu_sweep.py [--quick] [--models e1000,virtio] [--sizes 64,1514]
         [--impls pktmetal,linux,ceiling] [--seconds 2] [--qemu-cpus 1 --pktgen-cpus 0]
 
---quick: 64-byte frames only, the Linux paths known to be each NIC's best
+--quick: 64-byte frames only, the Linux paths expected to be each NIC's best
 (e1000: bridge, mirred; virtio-net: xdp-native) and ip_forward, at most two
-trials after the saturation one: a smoke run (~3 min), not figures to quote.
+search trials after the saturation one (a narrow miss is still run twice):
+a smoke run (~3 min), not figures to quote.
 """
 import argparse
 import collections
