@@ -286,6 +286,10 @@ def parse_args():
     args.modes = args.modes.split(",")
     args.impls = args.impls.split(",")
     args.linux_paths = args.linux_paths.split(",") if args.linux_paths else None
+    known = LINUX_PATHS["l2fwd"] + LINUX_PATHS["router"]
+    for path in args.linux_paths or ():
+        if path not in known:
+            ap.error(f"Linux path {path}: one of {', '.join(known)}")
     return args
 
 
