@@ -402,6 +402,64 @@ int pci_enumerate(const struct pci_cfg_ops *ops, struct pci_dev *devs, int max_d
     return w.nb_found;
 }
 
+/* ---- MSI-X (6.8.2) ---- */
+
+int pci_msix_probe(const struct pci_cfg_ops *ops, const struct pci_dev *d, struct pci_msix *out)
+{
+    int cap = pci_find_cap(ops, d, PCI_CAP_ID_MSIX, 0);
+    uint32_t where;
+    const struct pci_bar *bar;
+    uint64_t offset, bytes;
+
+    if (cap < 0)
+        return -PM_ENOENT;
+    out->cap = (uint16_t)cap;
+    out->table_size =
+        (uint16_t)((pci_cfg_read16(ops, d, (uint16_t)(cap + PCI_MSIX_CONTROL)) &
+                    PCI_MSIX_CTRL_SIZE_MASK) + 1);
+    where = pci_cfg_read32(ops, d, (uint16_t)(cap + PCI_MSIX_TABLE));
+    out->table = NULL;
+    if ((where & PCI_MSIX_BIR_MASK) >= 6)
+        return -PM_ENODEV;
+    bar = &d->bar[where & PCI_MSIX_BIR_MASK];
+    offset = where & ~(uint32_t)PCI_MSIX_BIR_MASK;
+    bytes = (uint64_t)out->table_size * PCI_MSIX_ENTRY_BYTES;
+    if (bar->is_io || bar->base == 0 || bar->size < bytes || offset > bar->size - bytes)
+        return -PM_ENODEV;
+    out->table = (volatile uint8_t *)(uintptr_t)(bar->base + offset);
+    return 0;
+}
+
+int pci_msix_set_entry(const struct pci_msix *x, uint16_t n, uint64_t addr, uint32_t data,
+                       bool masked)
+{
+    volatile uint8_t *e;
+
+    if (x->table == NULL || n >= x->table_size)
+        return -PM_EINVAL;
+    e = x->table + (size_t)n * PCI_MSIX_ENTRY_BYTES;
+    /* 6.8.2.9: change a message only while its entry is masked. */
+    mmio_write32(e + PCI_MSIX_ENTRY_CTRL, PCI_MSIX_ENTRY_MASKED);
+    mmio_write32(e + PCI_MSIX_ENTRY_ADDR_LO, (uint32_t)addr);
+    mmio_write32(e + PCI_MSIX_ENTRY_ADDR_HI, (uint32_t)(addr >> 32));
+    mmio_write32(e + PCI_MSIX_ENTRY_DATA, data);
+    if (!masked)
+        mmio_write32(e + PCI_MSIX_ENTRY_CTRL, 0);
+    return 0;
+}
+
+void pci_msix_enable(const struct pci_cfg_ops *ops, const struct pci_dev *d,
+                     const struct pci_msix *x, bool on)
+{
+    uint16_t at = (uint16_t)(x->cap + PCI_MSIX_CONTROL);
+    uint16_t ctrl = pci_cfg_read16(ops, d, at);
+
+    ctrl &= (uint16_t)~(PCI_MSIX_CTRL_MASKALL | PCI_MSIX_CTRL_ENABLE);
+    if (on)
+        ctrl |= PCI_MSIX_CTRL_ENABLE;
+    pci_cfg_write16(ops, d, at, ctrl);
+}
+
 /* ---- names ---- */
 
 struct pci_nic_id {

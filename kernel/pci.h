@@ -130,6 +130,50 @@ void pci_enable(const struct pci_cfg_ops *ops, const struct pci_dev *d, bool mem
 int pci_find_cap(const struct pci_cfg_ops *ops, const struct pci_dev *d, uint8_t cap_id,
                  int start);
 
+/*
+ * MSI-X (PCI Local Bus 3.0, 6.8.2): the capability holds Message Control
+ * (table size, function mask, enable) and where the table lives, a BAR and
+ * an offset. Each table entry is a message (address, data) the function
+ * writes to raise that interrupt, and a mask bit; a masked entry only sets
+ * its pending bit. The table must be reached through a memory BAR the
+ * kernel mapped uncached, with aligned 32-bit accesses.
+ */
+#define PCI_MSIX_CONTROL        2      /* Message Control, from the capability */
+#define PCI_MSIX_TABLE          4      /* Table Offset / BIR */
+#define   PCI_MSIX_CTRL_SIZE_MASK 0x07ffu /* table size - 1 */
+#define   PCI_MSIX_CTRL_MASKALL  (1u << 14)
+#define   PCI_MSIX_CTRL_ENABLE   (1u << 15)
+#define   PCI_MSIX_BIR_MASK      0x7u
+#define PCI_MSIX_ENTRY_BYTES    16
+#define PCI_MSIX_ENTRY_ADDR_LO  0
+#define PCI_MSIX_ENTRY_ADDR_HI  4
+#define PCI_MSIX_ENTRY_DATA     8
+#define PCI_MSIX_ENTRY_CTRL     12
+#define   PCI_MSIX_ENTRY_MASKED  1u
+
+struct pci_msix {
+    uint16_t cap;                  /* config offset of the capability */
+    uint16_t table_size;           /* entries */
+    volatile uint8_t *table;       /* entry 0, through its mapped BAR */
+};
+
+/*
+ * Finds d's MSI-X capability and its table. 0, -PM_ENOENT (no MSI-X), or
+ * -PM_ENODEV when the table's BAR is not an assigned memory BAR or the
+ * table does not fit inside it.
+ */
+int pci_msix_probe(const struct pci_cfg_ops *ops, const struct pci_dev *d, struct pci_msix *out);
+
+/* Entry n sends (addr, data) when unmasked; it is masked while they change.
+ * -PM_EINVAL when n is past the table. */
+int pci_msix_set_entry(const struct pci_msix *x, uint16_t n, uint64_t addr, uint32_t data,
+                       bool masked);
+
+/* MSI-X Enable on (and the function unmasked) or off. While it is on the
+ * function raises MSI-X messages only, never INTx. */
+void pci_msix_enable(const struct pci_cfg_ops *ops, const struct pci_dev *d,
+                     const struct pci_msix *x, bool on);
+
 /* "e1000 (82540EM)", "virtio-net (transitional)", "virtio-net", or NULL. */
 const char *pci_nic_name(uint16_t vendor, uint16_t device);
 

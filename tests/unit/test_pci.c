@@ -572,3 +572,93 @@ Test(pci, buses_above_the_mcfg_range_read_as_absent_and_are_never_touched)
     ecam_ops.write32(ecam_ops.ctx, 2, 0, 0, 0, 0x11111111);               /* ASan: no write */
     free(ecam);
 }
+
+/* ---- MSI-X (6.8.2) ---- */
+
+static struct pci_model msix_model;
+static struct pci_model_fn *msix_f;
+static uint32_t msix_bar_mem[1024] __attribute__((aligned(4096)));   /* plain memory */
+
+/* A function with an MSI-X capability at 0x60: `entries` entries, table at
+ * table_off in BAR bir (4 KiB at msix_bar_mem, or an I/O BAR at 1). */
+static struct pci_dev msix_fn(uint16_t entries, uint8_t bir, uint32_t table_off)
+{
+    struct pci_cfg_ops o;
+    struct pci_dev d;
+    struct pci_model_fn *f;
+
+    pci_model_init(&msix_model);
+    f = msix_f = pci_model_add(&msix_model, 0, 5, 0, 0x1af4, 0x1041, 0x02, 0x00, 0x00);
+    pci_model_bar(f, 0, 0xc100, 32, PCI_MODEL_BAR_IO);
+    pci_model_bar(f, 2, (uint64_t)(uintptr_t)msix_bar_mem, sizeof(msix_bar_mem),
+                  PCI_MODEL_BAR_64);
+    pci_model_cap(f, 0x60, PCI_CAP_ID_MSIX, 12);
+    pci_model_poke32(f, 0x60, PCI_CAP_ID_MSIX | (uint32_t)(entries - 1) << 16);
+    f->wmask[0x63] = 0xc0;                     /* enable and function mask */
+    pci_model_poke32(f, 0x64, table_off | bir);
+    pci_model_poke32(f, 0x68, 0x800 | bir);
+    pci_model_ops(&msix_model, &o);
+    cr_assert_eq(pci_enumerate(&o, &d, 1), 1);
+    return d;
+}
+
+Test(pci, msix_probe_finds_the_table_in_its_bar)
+{
+    struct pci_cfg_ops o;
+    struct pci_msix x;
+    struct pci_dev d = msix_fn(4, 2, 0x100);
+
+    pci_model_ops(&msix_model, &o);
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), 0);
+    cr_assert_eq(x.cap, 0x60);
+    cr_assert_eq(x.table_size, 4);
+    cr_assert_eq((uintptr_t)x.table, (uintptr_t)msix_bar_mem + 0x100);
+}
+
+Test(pci, msix_probe_refuses_tables_it_cannot_reach)
+{
+    struct pci_cfg_ops o;
+    struct pci_msix x;
+    struct pci_dev d;
+
+    d = msix_fn(4, 0, 0);                      /* an I/O BAR */
+    pci_model_ops(&msix_model, &o);
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), -PM_ENODEV);
+    d = msix_fn(4, 4, 0);                      /* a BAR that is not there */
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), -PM_ENODEV);
+    d = msix_fn(4, 7, 0);                      /* BIR 7: reserved */
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), -PM_ENODEV);
+    d = msix_fn(8, 2, 4096 - 64);              /* 8 entries do not fit in what is left */
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), -PM_ENODEV);
+    d = msix_fn(4, 2, 4096 - 64);              /* 4 do, exactly */
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), 0);
+    d = msix_fn(4, 2, 0);
+    pci_model_poke32(msix_f, PCI_CFG_COMMAND, 0);   /* COMMAND and STATUS: no capability list */
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), -PM_ENOENT);
+}
+
+Test(pci, msix_entries_and_enable)
+{
+    struct pci_cfg_ops o;
+    struct pci_msix x;
+    struct pci_dev d = msix_fn(4, 2, 0);
+
+    pci_model_ops(&msix_model, &o);
+    cr_assert_eq(pci_msix_probe(&o, &d, &x), 0);
+    memset(msix_bar_mem, 0, sizeof(msix_bar_mem));
+    cr_assert_eq(pci_msix_set_entry(&x, 1, 0xfee01000ull, 0x21, false), 0);
+    cr_assert_eq(msix_bar_mem[4], 0xfee01000u);
+    cr_assert_eq(msix_bar_mem[5], 0);
+    cr_assert_eq(msix_bar_mem[6], 0x21);
+    cr_assert_eq(msix_bar_mem[7], 0, "unmasked");
+    cr_assert_eq(pci_msix_set_entry(&x, 2, 0x123456789ull, 0x30, true), 0);
+    cr_assert_eq(msix_bar_mem[9], 0x1, "high half of the address");
+    cr_assert_eq(msix_bar_mem[11], PCI_MSIX_ENTRY_MASKED);
+    cr_assert_eq(pci_msix_set_entry(&x, 4, 0xfee00000ull, 0x21, false), -PM_EINVAL);
+    pci_model_poke32(msix_f, 0x60, pci_model_peek32(msix_f, 0x60) | PCI_MSIX_CTRL_MASKALL << 16);
+    pci_msix_enable(&o, &d, &x, true);
+    uint32_t ctrl = pci_model_peek32(msix_f, 0x60) >> 16;
+    cr_assert_eq(ctrl, PCI_MSIX_CTRL_ENABLE | 3, "enabled, function unmasked, size kept");
+    pci_msix_enable(&o, &d, &x, false);
+    cr_assert_eq(pci_model_peek32(msix_f, 0x60) >> 16, 3);
+}
