@@ -56,6 +56,7 @@
 #define VNET_RXQ                   0     /* receiveq1 (5.1.2) */
 #define VNET_TXQ                   1     /* transmitq1 */
 #define VNET_CHUNK                 64u   /* buffers moved per pool call */
+#define VNET_WAKE_MSIX_ENTRY       0     /* the RX queue's vector: MSI-X table entry 0 */
 #define VNET_MAC_READ_TRIES        16
 
 #define BIT64(n)                   (1ull << (n))
@@ -84,7 +85,9 @@ struct virtio_net {
     uint64_t features;
     bool stopped;
     bool promisc_noted;
+    uint16_t rx_vector;              /* RX queue's MSI-X vector, or NO_VECTOR */
     uint64_t rx_bad_len, tx_bad_headroom, tx_reclaimed;
+    uint64_t wake_arms, wake_pending;
     bool device_needs_reset;
 };
 
@@ -347,12 +350,39 @@ static void vnet_stop(struct netdev *nd)
     nd->link_up = false;
 }
 
+/*
+ * Wake-on-receive: the RX queue's MSI-X vector ends an idle halt. The
+ * device is asked for an interrupt only here, right before the halt, and
+ * the ring is looked at once more after asking (virtqueue_enable_interrupts):
+ * a frame that landed in between would otherwise sleep until the timer.
+ * QEMU decides per frame (virtio_split_should_notify): with EVENT_IDX
+ * whether used->idx stepped past used_event, without it whether
+ * avail->flags lacks NO_INTERRUPT; then msix_notify() writes the message.
+ */
+static enum netdev_wake vnet_rx_wake(struct netdev *nd, bool arm)
+{
+    struct virtio_net *vn = vnet_of(nd);
+
+    if (vn->rx_vector == VIRTIO_MSI_NO_VECTOR || vn->stopped)
+        return NETDEV_WAKE_NONE;
+    if (!arm) {
+        virtqueue_disable_interrupts(&vn->rxq);
+        return NETDEV_WAKE_OFF;
+    }
+    vn->wake_arms++;
+    if (virtqueue_enable_interrupts(&vn->rxq))
+        return NETDEV_WAKE_ARMED;
+    vn->wake_pending++;
+    return NETDEV_WAKE_PENDING;
+}
+
 static const struct netdev_ops vnet_ops = {
     .rx_burst = vnet_rx_burst,
     .tx_burst = vnet_tx_burst,
     .link_poll = vnet_link_poll,
     .set_promisc = vnet_set_promisc,
     .stop = vnet_stop,
+    .rx_wake = vnet_rx_wake,
 };
 
 /* ---- bring-up (3.1.1) ---- */
@@ -366,6 +396,27 @@ bool virtio_net_supports(uint16_t vendor, uint16_t device)
 void virtio_net_default_opts(struct virtio_net_opts *opts)
 {
     opts->event_idx = true;
+    opts->wake_msi_addr = 0;
+    opts->wake_msi_data = 0;
+}
+
+/* MSI-X on with one entry for the RX queue, before the device reset (MSI-X
+ * state lives in PCI config space, which a virtio reset leaves alone). */
+static void vnet_wake_setup(struct virtio_net *vn, const struct virtio_net_opts *opts)
+{
+    int rc;
+
+    vn->rx_vector = VIRTIO_MSI_NO_VECTOR;
+    if (opts->wake_msi_addr == 0)
+        return;
+    rc = virtio_pci_msix_setup(&vn->vp, VNET_WAKE_MSIX_ENTRY, opts->wake_msi_addr,
+                               opts->wake_msi_data);
+    if (rc < 0) {
+        kprintf("virtio-net port %u: no usable MSI-X (error %d): it cannot wake the CPU\n",
+                vn->nd.port_id, rc);
+        return;
+    }
+    vn->rx_vector = VNET_WAKE_MSIX_ENTRY;
 }
 
 static int vnet_check_config(const struct netdev_config *cfg)
@@ -402,7 +453,7 @@ static int vnet_negotiate(struct virtio_net *vn, const struct virtio_net_opts *o
 }
 
 static int vnet_setup_queue(struct virtio_net *vn, struct virtqueue *vq, uint16_t index,
-                            uint16_t cfg_size)
+                            uint16_t cfg_size, uint16_t *vector)
 {
     uint16_t max = virtio_pci_queue_max_size(&vn->vp, index);
     int rc;
@@ -415,7 +466,7 @@ static int vnet_setup_queue(struct virtio_net *vn, struct virtqueue *vq, uint16_
                         (vn->features & BIT64(VIRTIO_F_RING_EVENT_IDX)) != 0);
     if (rc < 0)
         return rc;
-    rc = virtio_pci_queue_enable(&vn->vp, vq);
+    rc = virtio_pci_queue_enable(&vn->vp, vq, vector);
     if (rc < 0)
         kprintf("virtio-net port %u: queue %u setup refused\n", vn->nd.port_id, index);
     return rc;
@@ -449,6 +500,7 @@ static void vnet_read_mac(struct virtio_net *vn)
  * published) before DRIVER_OK, as 3.1.1 allows; the doorbell waits for it. */
 static int vnet_setup(struct virtio_net *vn, const struct netdev_config *cfg)
 {
+    uint16_t wanted_rx_vector = vn->rx_vector, tx_vector = VIRTIO_MSI_NO_VECTOR;
     int rc;
 
     if (virtio_pci_num_queues(&vn->vp) < 2) {
@@ -456,11 +508,14 @@ static int vnet_setup(struct virtio_net *vn, const struct netdev_config *cfg)
         return -PM_ENODEV;
     }
     virtio_pci_disable_config_vector(&vn->vp);
-    rc = vnet_setup_queue(vn, &vn->rxq, VNET_RXQ, cfg->rx_ring_size);
+    rc = vnet_setup_queue(vn, &vn->rxq, VNET_RXQ, cfg->rx_ring_size, &vn->rx_vector);
     if (rc == 0)
-        rc = vnet_setup_queue(vn, &vn->txq, VNET_TXQ, cfg->tx_ring_size);
+        rc = vnet_setup_queue(vn, &vn->txq, VNET_TXQ, cfg->tx_ring_size, &tx_vector);
     if (rc < 0)
         return rc;
+    if (vn->rx_vector != wanted_rx_vector)
+        kprintf("virtio-net port %u: device took no MSI-X vector for RX: it cannot wake "
+                "the CPU\n", vn->nd.port_id);
     vnet_read_mac(vn);
     vn->nd.rx_ring_size = vn->rxq.size;
     vn->nd.tx_ring_size = vn->txq.size;
@@ -537,6 +592,7 @@ int virtio_net_create_opts(const struct pci_cfg_ops *pci, const struct pci_dev *
         return rc;
     }
     virtio_pci_enable_function(&vn->vp);
+    vnet_wake_setup(vn, opts);
     rc = vnet_bring_up(vn, cfg, opts);
     if (rc < 0) {
         /* 3.1.1: give up with FAILED set; a later reset recovers the device.
@@ -574,4 +630,7 @@ void virtio_net_get_xstats(const struct netdev *dev, struct virtio_net_xstats *o
     out->tx_bad_headroom = vn->tx_bad_headroom;
     out->tx_reclaimed = vn->tx_reclaimed;
     out->device_needs_reset = vn->device_needs_reset;
+    out->rx_wake = vn->rx_vector != VIRTIO_MSI_NO_VECTOR;
+    out->wake_arms = vn->wake_arms;
+    out->wake_pending = vn->wake_pending;
 }

@@ -5,8 +5,11 @@
  *
  * virtio_net_create() binds one function and returns a struct netdev
  * (net/netdev.h) that polls two split virtqueues, RX = queue 0 and TX =
- * queue 1: no interrupts (no MSI-X vector, INTx disabled), at most one
- * doorbell per burst, and only when the device asks for it.
+ * queue 1: at most one doorbell per burst, and only when the device asks
+ * for it. No interrupts on the packet path (INTx disabled, TX and config
+ * without MSI-X vector); only if opts give a wake-up message does the RX
+ * queue get MSI-X vector 0, and the device is asked to use it only right
+ * before an idle halt (netdev rx_wake).
  *
  * Features: VIRTIO_F_VERSION_1 (required), VIRTIO_NET_F_MAC,
  * VIRTIO_NET_F_STATUS and, unless opts say otherwise,
@@ -44,9 +47,14 @@ bool virtio_net_supports(uint16_t vendor, uint16_t device);
 /* Choices beyond struct netdev_config. */
 struct virtio_net_opts {
     bool event_idx;          /* negotiate VIRTIO_F_RING_EVENT_IDX if offered */
+    /* Wake-on-receive: the MSI message (kernel/apic.h apic_msi_message) the
+     * RX queue's interrupt sends, when asked for by rx_wake. 0: none, and
+     * rx_wake answers NETDEV_WAKE_NONE. */
+    uint64_t wake_msi_addr;
+    uint32_t wake_msi_data;
 };
 
-/* What virtio_net_create() uses: event_idx on. */
+/* What virtio_net_create() uses: event_idx on, no wake-up. */
 void virtio_net_default_opts(struct virtio_net_opts *opts);
 
 /*
@@ -76,6 +84,9 @@ struct virtio_net_xstats {
     uint64_t tx_bad_headroom;     /* packets with no room for the header or no data, dropped */
     uint64_t tx_reclaimed;        /* TX buffers returned to their pools */
     bool device_needs_reset;      /* DEVICE_NEEDS_RESET seen by link_poll */
+    bool rx_wake;                 /* the RX queue has an MSI-X vector: rx_wake works */
+    uint64_t wake_arms;           /* rx_wake(arm) calls */
+    uint64_t wake_pending;        /* ... that found a frame already waiting */
 };
 
 /* dev must come from virtio_net_create(). */

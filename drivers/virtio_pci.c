@@ -141,6 +141,8 @@ int virtio_pci_probe(struct virtio_pci *vp, const struct pci_cfg_ops *pci,
     vp->dev = *dev;
     vp->common = vp->isr = vp->device_cfg = vp->notify = NULL;
     vp->device_cfg_bytes = vp->notify_bytes = vp->notify_off_multiplier = 0;
+    vp->has_msix = pci_msix_probe(pci, dev, &vp->msix) == 0;
+    vp->msix_on = false;
     while ((pos = pci_find_cap(pci, dev, PCI_CAP_ID_VENDOR, pos)) > 0) {
         struct virtio_cap_info c;
         uint8_t type;
@@ -148,7 +150,8 @@ int virtio_pci_probe(struct virtio_pci *vp, const struct pci_cfg_ops *pci,
         if (cap_read(vp, pos, &type, &c))
             cap_take(vp, pos, type, &c);
     }
-    /* The ISR block is never read (no interrupts), so it is not required. */
+    /* The ISR block is never read (no INTx; MSI-X needs no acknowledging),
+     * so it is not required. */
     if (!vp->common || !vp->notify || !vp->device_cfg)
         return -PM_ENODEV;
     return 0;
@@ -163,6 +166,20 @@ void virtio_pci_enable_function(struct virtio_pci *vp)
      * interrupt, and nothing should see that (TRAPS.md, virtio-net). */
     cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_BUS_MASTER | PCI_COMMAND_INTX_DISABLE;
     pci_write_command(vp->pci, &vp->dev, cmd);
+}
+
+int virtio_pci_msix_setup(struct virtio_pci *vp, uint16_t entry, uint64_t addr, uint32_t data)
+{
+    int rc;
+
+    if (!vp->has_msix)
+        return -PM_ENOENT;
+    rc = pci_msix_set_entry(&vp->msix, entry, addr, data, false);
+    if (rc < 0)
+        return rc;
+    pci_msix_enable(vp->pci, &vp->dev, &vp->msix, true);
+    vp->msix_on = true;
+    return 0;
 }
 
 /* ---- status and features (3.1.1) ---- */
@@ -243,21 +260,24 @@ static void write_addr64(volatile uint8_t *reg, dma_addr_t addr)
     mmio_write32(reg + 4, (uint32_t)(addr >> 32));
 }
 
-int virtio_pci_queue_enable(struct virtio_pci *vp, struct virtqueue *vq)
+int virtio_pci_queue_enable(struct virtio_pci *vp, struct virtqueue *vq, uint16_t *vector)
 {
     volatile uint8_t *c = vp->common;
     uint32_t notify_off;
+    uint16_t took;
 
     mmio_write16(c + COMMON_QUEUE_SELECT, vq->index);
     mmio_write16(c + COMMON_QUEUE_SIZE, vq->size);
     write_addr64(c + COMMON_QUEUE_DESC, vq->desc_dma);
     write_addr64(c + COMMON_QUEUE_DRIVER, vq->avail_dma);
     write_addr64(c + COMMON_QUEUE_DEVICE, vq->used_dma);
-    /* A vector the device cannot map reads back as NO_VECTOR (4.1.5.1.2);
-     * here NO_VECTOR is what is wanted, so anything else is a device fault. */
-    mmio_write16(c + COMMON_QUEUE_MSIX_VECTOR, VIRTIO_MSI_NO_VECTOR);
-    if (mmio_read16(c + COMMON_QUEUE_MSIX_VECTOR) != VIRTIO_MSI_NO_VECTOR)
+    /* A vector the device cannot map reads back as NO_VECTOR (4.1.5.1.3):
+     * the queue goes without. Anything else is a device fault. */
+    mmio_write16(c + COMMON_QUEUE_MSIX_VECTOR, *vector);
+    took = mmio_read16(c + COMMON_QUEUE_MSIX_VECTOR);
+    if (took != *vector && took != VIRTIO_MSI_NO_VECTOR)
         return -PM_EIO;
+    *vector = took;
     /* 4.1.4.4: the doorbell is cap.offset + queue_notify_off * multiplier. */
     notify_off = (uint32_t)mmio_read16(c + COMMON_QUEUE_NOTIFY_OFF) * vp->notify_off_multiplier;
     if ((uint64_t)notify_off + 2 > vp->notify_bytes)

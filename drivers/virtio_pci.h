@@ -11,9 +11,14 @@
  *   | cap: DEVICE  ------------------->   | ISR status (unused: polling) |
  *   | cap: NOTIFY  ------------------->   | device cfg (virtio-net: MAC, |
  *   |   + notify_off_multiplier      |    |   link status)               |
- *   +----------------------+              | notify: one doorbell per     |
- *                                         |   queue_notify_off * mult    |
- *                                         +-----------------------------+
+ *   | cap: MSI-X (0x11) ---------+        | notify: one doorbell per     |
+ *   +----------------------+     |        |   queue_notify_off * mult    |
+ *                                |        +-----------------------------+
+ *                                +----->  BAR 1: MSI-X table (QEMU: 4 entries)
+ *
+ * The driver polls. The one interrupt it may ask for is the RX queue's
+ * MSI-X vector, whose message goes straight to the local APIC to end an
+ * idle halt (kernel/idle.c); the configuration vector stays NO_VECTOR.
  *
  * This file finds those blocks through the BARs the kernel already mapped
  * uncached (dev->bar[i].base), drives the status handshake and feature
@@ -62,6 +67,9 @@ struct virtio_pci {
     volatile uint8_t *notify;
     uint32_t notify_bytes;
     uint32_t notify_off_multiplier;
+    struct pci_msix msix;
+    bool has_msix;                      /* capability found, table in a mapped BAR */
+    bool msix_on;                       /* virtio_pci_msix_setup() done */
 };
 
 /*
@@ -75,6 +83,15 @@ int virtio_pci_probe(struct virtio_pci *vp, const struct pci_cfg_ops *pci,
 
 /* Memory decode and bus mastering on, INTx off (this driver polls). */
 void virtio_pci_enable_function(struct virtio_pci *vp);
+
+/*
+ * Turns MSI-X on with table entry `entry` sending (addr, data), unmasked.
+ * Do it before the queues are set up: a queue vector means something only
+ * while MSI-X is enabled (4.1.5.1.2). 0, -PM_ENOENT (no MSI-X capability,
+ * or its table is not in a mapped memory BAR) or -PM_EINVAL (no such
+ * entry).
+ */
+int virtio_pci_msix_setup(struct virtio_pci *vp, uint16_t entry, uint64_t addr, uint32_t data);
 
 /* Writes 0 to device_status and waits until it reads 0 (4.1.4.3.2).
  * 0, or -PM_ETIMEDOUT after timeout_us. */
@@ -97,11 +114,13 @@ void virtio_pci_disable_config_vector(struct virtio_pci *vp);
 uint16_t virtio_pci_queue_max_size(struct virtio_pci *vp, uint16_t index);
 /*
  * Programs an initialised virtqueue into the device: size, ring addresses,
- * no MSI-X vector, then queue_enable (4.1.5.1.3). Fills in vq->notify_addr.
- * 0, or -PM_EIO when the device rejects the vector or names a doorbell
- * outside its notify block.
+ * MSI-X vector *vector (VIRTIO_MSI_NO_VECTOR: none), then queue_enable
+ * (4.1.5.1.3). Fills in vq->notify_addr. A vector the device cannot map
+ * reads back as NO_VECTOR, and *vector says what it took. 0, or -PM_EIO
+ * when it reads back anything else or the doorbell is outside the notify
+ * block.
  */
-int virtio_pci_queue_enable(struct virtio_pci *vp, struct virtqueue *vq);
+int virtio_pci_queue_enable(struct virtio_pci *vp, struct virtqueue *vq, uint16_t *vector);
 
 /* Device-specific configuration, read with the field's own width (4.1.3.1). */
 uint8_t virtio_pci_cfg_read8(struct virtio_pci *vp, uint32_t off);

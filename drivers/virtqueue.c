@@ -14,6 +14,9 @@
  *      (SDM vol. 3A, 8.2.3.4). Without a full fence the driver can read a
  *      stale "do not notify" that the device has just withdrawn, skip the
  *      doorbell and leave the device asleep on a non-empty ring: an RX stall.
+ *      The same holds the other way round when the driver asks for an
+ *      interrupt before halting: used_event (or avail->flags) before the
+ *      second look at used->idx, or the CPU sleeps on a frame it missed.
  */
 #include "drivers/virtqueue.h"
 
@@ -57,16 +60,39 @@ static void virtq_poison(struct virtqueue *vq)
     *vq->avail_event = 0;
 }
 
-/* Interrupts are never wanted: this driver polls (TRAPS.md: with EVENT_IDX
- * the flag is ignored, so used_event must do the job). */
-static void virtq_suppress_interrupts(struct virtqueue *vq)
+/* The used_event that asks for an interrupt on the next used entry (the one
+ * at last_used), or, one behind it, that asks for none: the device
+ * interrupts only when its used index steps past used_event (2.6.7.2). */
+static uint16_t virtq_used_event(const struct virtqueue *vq)
 {
+    return (uint16_t)(vq->last_used - (vq->interrupts_on ? 0 : 1));
+}
+
+/* Interrupts are wanted only around an idle halt; the driver polls. With
+ * EVENT_IDX the flag is ignored (TRAPS.md), so used_event does the job. */
+void virtqueue_disable_interrupts(struct virtqueue *vq)
+{
+    vq->interrupts_on = false;
     if (vq->event_idx) {
         vq->avail->flags = 0;             /* 2.6.7.1: MUST be 0 with EVENT_IDX */
-        *vq->used_event = (uint16_t)(vq->last_used - 1);
+        *vq->used_event = virtq_used_event(vq);
     } else {
         vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
     }
+}
+
+bool virtqueue_enable_interrupts(struct virtqueue *vq)
+{
+    vq->interrupts_on = true;
+    if (vq->event_idx)
+        *vq->used_event = virtq_used_event(vq);
+    else
+        vq->avail->flags = 0;
+    /* The request (a store) must be visible before used->idx is read (a
+     * load): the device does the mirror image, used->idx then used_event,
+     * so at least one side sees the other (see order 3 above). */
+    virtq_mb();
+    return virtqueue_nb_used(vq) == 0;
 }
 
 static int virtq_alloc(struct virtqueue *vq)
@@ -109,9 +135,10 @@ int virtqueue_init(struct virtqueue *vq, uint16_t index, uint16_t size, bool eve
     }
     vq->avail_idx = vq->avail_idx_published = vq->avail_idx_kicked = 0;
     vq->last_used = 0;
+    vq->interrupts_on = false;
     vq->nb_notify = vq->nb_notify_suppressed = vq->nb_bad_used = 0;
     virtq_poison(vq);
-    virtq_suppress_interrupts(vq);
+    virtqueue_disable_interrupts(vq);
     return 0;
 }
 
@@ -208,8 +235,8 @@ uint16_t virtqueue_dequeue(struct virtqueue *vq, void **cookies, uint32_t *lens,
             lens[taken++] = len;
     }
     vq->last_used = (uint16_t)(vq->last_used + n);
-    if (vq->event_idx)               /* keep the device's interrupt point behind us */
-        *vq->used_event = (uint16_t)(vq->last_used - 1);
+    if (vq->event_idx)               /* move the device's interrupt point with us */
+        *vq->used_event = virtq_used_event(vq);
     return taken;
 }
 

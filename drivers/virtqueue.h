@@ -32,8 +32,11 @@
  * then asks whether the device wants to hear about it (2.6.10): with
  * VIRTIO_F_RING_EVENT_IDX, only if the batch crossed the device's
  * avail_event; without it, unless used->flags has NO_NOTIFY. Interrupts
- * the other way are suppressed for good: NO_INTERRUPT in avail->flags, or
- * used_event kept one behind what the driver has consumed.
+ * the other way are suppressed while the driver polls: NO_INTERRUPT in
+ * avail->flags, or used_event kept one behind what the driver has consumed.
+ * Only before the CPU halts does the driver ask for one
+ * (virtqueue_enable_interrupts), so that the next used entry wakes it:
+ * avail->flags 0, or used_event = the index of that next entry.
  */
 #ifndef PKTMETAL_DRIVERS_VIRTQUEUE_H
 #define PKTMETAL_DRIVERS_VIRTQUEUE_H
@@ -121,6 +124,7 @@ struct virtqueue {
     uint16_t avail_idx_kicked;           /* avail->idx at the last notify decision */
     uint16_t last_used;                  /* next used entry to read */
     bool event_idx;                      /* VIRTIO_F_RING_EVENT_IDX negotiated */
+    bool interrupts_on;                  /* asked for one on the next used entry */
     uint64_t nb_notify;                  /* doorbell writes */
     uint64_t nb_notify_suppressed;       /* batches the device did not want to hear of */
     uint64_t nb_bad_used;                /* used entries naming no buffer of ours */
@@ -173,6 +177,21 @@ uint16_t virtqueue_nb_used(const struct virtqueue *vq);
  * free. Returns how many it took.
  */
 uint16_t virtqueue_dequeue(struct virtqueue *vq, void **cookies, uint32_t *lens, uint16_t nb);
+
+/*
+ * Asks the device to interrupt on the next used entry (2.6.7.2 / 2.6.10:
+ * with EVENT_IDX used_event = last_used, else avail->flags = 0), then,
+ * after a full fence, reads used->idx again. Returns false when entries are
+ * already waiting: the device may have added them before it saw the
+ * request and decided not to interrupt, so the caller must poll rather
+ * than wait for an interrupt. Interrupts stay asked for until
+ * virtqueue_disable_interrupts().
+ */
+bool virtqueue_enable_interrupts(struct virtqueue *vq);
+
+/* Back to polling: NO_INTERRUPT, or used_event one behind last_used. An
+ * interrupt the device decided on just before may still arrive. */
+void virtqueue_disable_interrupts(struct virtqueue *vq);
 
 /*
  * After the device has been reset (it no longer owns anything): takes up to

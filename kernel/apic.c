@@ -3,14 +3,16 @@
  * 11.4 local APIC registers, 11.5.4 APIC timer; 82093AA IOAPIC datasheet,
  * 3.2 registers).
  *
- * The timer runs one-shot on vector 32; isr.S's irq_stub acknowledges it by
- * writing the EOI register, whose address is published in apic_eoi_reg. The
+ * The timer runs one-shot on vector 32, NICs' MSI-X messages arrive on 33;
+ * isr.S's irq_stub acknowledges either by writing the EOI register, whose
+ * address is published in apic_eoi_reg. The
  * timer's rate is not architectural (it is the bus clock divided), so it is
  * measured against the TSC once at start.
  */
 #include "kernel/apic.h"
 
 #include "kernel/clock.h"
+#include "kernel/cpu.h"
 #include "kernel/io.h"
 #include "kernel/mm.h"
 #include "net/errno.h"
@@ -33,6 +35,9 @@
 #define   REDIR_MASKED  (1u << 16)
 
 #define CALIBRATE_NS    5000000ull        /* 5 ms */
+
+#define MSI_ADDR_BASE   0xfee00000ull     /* SDM 11.11.1: destination ID in bits 19:12 */
+#define MSI_DEST_SHIFT  12                /* data bits 10:8 = 0: fixed; bit 15 = 0: edge */
 
 volatile uint32_t *apic_eoi_reg;          /* read by isr.S */
 static volatile uint8_t *lapic;
@@ -100,4 +105,21 @@ void apic_timer_oneshot_us(uint32_t us)
 {
     uint64_t ticks = timer_hz * us / 1000000ull;
     lapic_write(LAPIC_TIMER_INIT, ticks ? (uint32_t)ticks : 1);
+}
+
+bool apic_timer_cancel(void)
+{
+    bool counting = lapic_read(LAPIC_TIMER_CUR) != 0;
+
+    lapic_write(LAPIC_TIMER_INIT, 0);
+    return counting;
+}
+
+void apic_msi_message(uint8_t vector, uint64_t *addr, uint32_t *data)
+{
+    uint32_t r[4];
+
+    cpu_cpuid(1, 0, r);
+    *addr = MSI_ADDR_BASE | (uint64_t)(r[1] >> 24) << MSI_DEST_SHIFT;
+    *data = vector;
 }

@@ -11,7 +11,8 @@
  * 16 bytes apart so their addresses are computed, not relocated. Vectors
  * 32..255 all share one stub that acknowledges the local APIC and returns:
  * interrupts are enabled only inside the idle halt (kernel/idle.c), where
- * the APIC timer's only job is to end the hlt; any stray vector is harmless.
+ * the APIC timer (vector 32) and a NIC's MSI-X wake-up (33, kernel/apic.h)
+ * have one job, ending the hlt; any stray vector is harmless.
  */
 #include "kernel/cpu.h"
 

@@ -61,8 +61,8 @@ isr_common:
 /* Every vector from 32 up: write the local APIC's EOI register (its address
  * is in apic_eoi_reg, set by kernel/apic.c) and return. Interrupts are only
  * ever enabled around the idle hlt, so this runs on the kernel stack with
- * nothing else in flight; the timer interrupt's whole purpose is to end the
- * hlt. */
+ * nothing else in flight; the timer's and a NIC's MSI-X wake-up's whole
+ * purpose is to end the hlt. */
     .globl irq_stub
 irq_stub:
     pushq %rax

@@ -26,6 +26,14 @@ struct netdev_stats {
     uint64_t link_changes;
 };
 
+/* A port's answer when the idle loop wants to halt (rx_wake). */
+enum netdev_wake {
+    NETDEV_WAKE_NONE,        /* the device cannot interrupt the CPU: do not count on it */
+    NETDEV_WAKE_OFF,         /* disarmed: it will not interrupt (the loop polls) */
+    NETDEV_WAKE_ARMED,       /* it interrupts on its next received frame; none is waiting */
+    NETDEV_WAKE_PENDING,     /* armed, but a frame is already waiting: poll, do not halt */
+};
+
 struct netdev_ops {
     uint16_t (*rx_burst)(struct netdev *dev, struct pktbuf **pkts, uint16_t nb);
     uint16_t (*tx_burst)(struct netdev *dev, struct pktbuf **pkts, uint16_t nb);
@@ -35,6 +43,13 @@ struct netdev_ops {
     /* Quiesces the device and returns every buffer it holds (RX ring, TX
      * in flight) to the pool. */
     void (*stop)(struct netdev *dev);
+    /*
+     * Optional (NULL: NETDEV_WAKE_NONE). Wake-on-receive for the idle halt
+     * (kernel/idle.c); the packet path stays polled. arm: ask the device to
+     * interrupt on its next frame, then look at the RX ring once more:
+     * ARMED, PENDING or NONE. !arm: stop interrupting: OFF, or NONE.
+     */
+    enum netdev_wake (*rx_wake)(struct netdev *dev, bool arm);
 };
 
 struct netdev {
@@ -61,6 +76,11 @@ struct netdev_config {
 static inline uint16_t netdev_rx_burst(struct netdev *dev, struct pktbuf **pkts, uint16_t nb)
 {
     return dev->ops->rx_burst(dev, pkts, nb);
+}
+
+static inline enum netdev_wake netdev_rx_wake(struct netdev *dev, bool arm)
+{
+    return dev->ops->rx_wake ? dev->ops->rx_wake(dev, arm) : NETDEV_WAKE_NONE;
 }
 
 static inline uint16_t netdev_tx_burst(struct netdev *dev, struct pktbuf **pkts, uint16_t nb)

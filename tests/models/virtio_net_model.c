@@ -10,6 +10,13 @@
  *
  *   BAR 4 (QEMU's modern BAR)
  *   0x0000 common cfg   0x1000 ISR   0x2000 device cfg   0x3000 notify
+ *   BAR 1 (QEMU's MSI-X BAR, msix_init_exclusive_bar)
+ *   0x0000 table, 16 bytes an entry   0x0800 pending bits
+ *
+ * MSI-X as PCI Local Bus 3.0, 6.8.2 has it: Message Control at capability
+ * +2 (table size - 1, function mask bit 14, enable bit 15), Table and PBA
+ * Offset/BIR at +4 and +8; an entry is address low, address high, data,
+ * vector control (bit 0: masked), masked from reset.
  */
 #include "tests/models/virtio_net_model.h"
 
@@ -25,7 +32,13 @@
 #define BAR_DEVICE        0x2000u
 #define BAR_NOTIFY        0x3000u
 #define BLOCK_BYTES       0x1000u
-#define MSIX_BAR_ADDR     0xC1040000u
+#define MSIX_CAP          0x98
+#define MSIX_BAR_BYTES    4096u
+#define MSIX_PBA          0x800u
+#define MSIX_CTRL_MASKALL (1u << 14)
+#define MSIX_CTRL_ENABLE  (1u << 15)
+#define MSIX_ENTRY_MASKED 1u
+#define MSI_ADDR_APIC     0xfee00000u    /* the local APIC's MSI window, 1 MiB */
 
 /* Common configuration (4.1.4.3): offset and access width of each field. */
 #define CC_DFSELECT       0x00
@@ -206,7 +219,109 @@ static void set_notification(struct vnet_model *m, struct vnet_model_queue *q, b
                                 : (uint16_t)(flags | USED_NO_NOTIFY));
 }
 
-/* virtio_split_should_notify, counted instead of raised. */
+/* ---- MSI-X (hw/pci/msix.c) ---- */
+
+static uint16_t msix_control(const struct vnet_model *m)
+{
+    return (uint16_t)(pci_model_peek32(m->fn, MSIX_CAP) >> 16);
+}
+
+static bool msix_enabled(const struct vnet_model *m)
+{
+    return m->cfg.msix_vectors > 0 && (msix_control(m) & MSIX_CTRL_ENABLE);
+}
+
+static bool msix_masked(const struct vnet_model *m, uint16_t vector)
+{
+    return (msix_control(m) & MSIX_CTRL_MASKALL) ||
+           (m->msix_table[vector][3] & MSIX_ENTRY_MASKED);
+}
+
+/* msi_send_message: where the message goes must be the local APIC. */
+static void msix_send(struct vnet_model *m, struct vnet_model_queue *q, uint16_t vector)
+{
+    uint64_t addr = m->msix_table[vector][0] | (uint64_t)m->msix_table[vector][1] << 32;
+    uint32_t data = m->msix_table[vector][2];
+
+    if ((addr & ~0xfffffull) != MSI_ADDR_APIC)
+        violation(m, "MSI-X entry %u sends to 0x%llx, not the local APIC (0xFEExxxxx)",
+                  vector, (unsigned long long)addr);
+    if ((data & 0xff) < 16)
+        violation(m, "MSI-X entry %u sends vector %u (0..15 are not for interrupts)", vector,
+                  data & 0xff);
+    m->nb_msi++;
+    m->last_msi_addr = addr;
+    m->last_msi_data = data;
+    if (q != NULL)
+        q->nb_msi++;
+}
+
+/* virtio_pci_notify with MSI-X enabled: msix_notify(vector). */
+static void msix_notify(struct vnet_model *m, struct vnet_model_queue *q)
+{
+    uint16_t vector = q->msix_vector;
+
+    if (!msix_enabled(m) || vector == NO_VECTOR || vector >= m->cfg.msix_vectors)
+        return;
+    if (msix_masked(m, vector)) {
+        m->msix_pending |= 1u << vector;
+        return;
+    }
+    msix_send(m, q, vector);
+}
+
+static bool msix_access_ok(struct vnet_model *m, uint64_t off, unsigned width)
+{
+    if (width != 4 || off % 4 != 0) {
+        violation(m, "MSI-X BAR access at +0x%llx with %u bytes (aligned dwords only)",
+                  (unsigned long long)off, width);
+        return false;
+    }
+    return true;
+}
+
+static uint64_t msix_read(void *ctx, uint64_t off, unsigned width)
+{
+    struct vnet_model *m = ctx;
+
+    if (!msix_access_ok(m, off, width))
+        return 0;
+    if (off < 16u * m->cfg.msix_vectors)
+        return m->msix_table[off / 16][(off % 16) / 4];
+    if (off == MSIX_PBA)
+        return m->msix_pending;
+    return 0;                        /* QEMU: reserved space reads 0 */
+}
+
+static void msix_write(void *ctx, uint64_t off, unsigned width, uint64_t val)
+{
+    struct vnet_model *m = ctx;
+    unsigned entry = (unsigned)(off / 16), word = (unsigned)(off % 16) / 4;
+
+    if (!msix_access_ok(m, off, width))
+        return;
+    if (off >= 16u * m->cfg.msix_vectors) {
+        violation(m, "write to MSI-X BAR +0x%llx, past the table", (unsigned long long)off);
+        return;
+    }
+    if (word < 3 && !(m->msix_table[entry][3] & MSIX_ENTRY_MASKED) && msix_enabled(m))
+        violation(m, "MSI-X entry %u message changed while unmasked (6.8.2.9)", entry);
+    m->msix_table[entry][word] = word == 3 ? (uint32_t)val & MSIX_ENTRY_MASKED : (uint32_t)val;
+    trace(m, "msix%u.%u=%x", entry, word, (unsigned)val);
+    /* msix_handle_mask_update: unmasking sends what was pending. */
+    if (word == 3 && msix_enabled(m) && !msix_masked(m, (uint16_t)entry) &&
+        (m->msix_pending & (1u << entry))) {
+        m->msix_pending &= ~(1u << entry);
+        msix_send(m, NULL, (uint16_t)entry);
+    }
+}
+
+static const struct mmio_region_ops msix_ops = {
+    .read = msix_read,
+    .write = msix_write,
+};
+
+/* virtio_split_should_notify, then the transport's notify. */
 static void maybe_interrupt(struct vnet_model *m, struct vnet_model_queue *q)
 {
     bool notify;
@@ -224,6 +339,7 @@ static void maybe_interrupt(struct vnet_model *m, struct vnet_model_queue *q)
     if (notify) {
         q->nb_interrupts++;
         m->isr |= 1;
+        msix_notify(m, q);
     }
 }
 
@@ -654,8 +770,8 @@ static void check_driver_ok(struct vnet_model *m, uint8_t val)
     for (unsigned qi = RXQ; qi <= TXQ; qi++) {
         if (!m->q[qi].enabled)
             violation(m, "DRIVER_OK before queue %u is set up", qi);
-        if (m->q[qi].msix_vector != NO_VECTOR)
-            violation(m, "DRIVER_OK with queue %u MSI-X vector %u, not NO_VECTOR", qi,
+        if (m->q[qi].msix_vector != NO_VECTOR && !msix_enabled(m))
+            violation(m, "DRIVER_OK with queue %u MSI-X vector %u while MSI-X is off", qi,
                       m->q[qi].msix_vector);
     }
     if (m->msix_config != NO_VECTOR)
@@ -736,7 +852,8 @@ static void cc_write_queue(struct vnet_model *m, uint64_t off, uint32_t val)
         write_queue_size(m, q, (uint16_t)val);
     } else if (off == CC_Q_MSIX) {
         trace(m, "q_msix=%04x", val);
-        q->msix_vector = (uint16_t)val;
+        /* msix_vector_use fails past the table: it reads back NO_VECTOR. */
+        q->msix_vector = val < m->cfg.msix_vectors ? (uint16_t)val : NO_VECTOR;
     } else if (off == CC_Q_ENABLE) {
         trace(m, "q_enable=%u", m->queue_select);
         queue_enable(m, m->queue_select, (uint16_t)val);
@@ -915,10 +1032,20 @@ static void build_function(struct vnet_model *m)
     put32(&f->cfg[0x2c], 0x1af4u | (1u << 16));           /* subsystem: network */
     if (transitional)
         pci_model_bar(f, 0, 0xc000, 32, PCI_MODEL_BAR_IO);
-    pci_model_bar(f, 1, MSIX_BAR_ADDR, 4096, 0);
+    /* QEMU's MSI-X BAR is 32-bit; here it is 64-bit (slots 1-2) because its
+     * memory is the test process's, above 4 GiB. */
+    if (m->cfg.msix_vectors > 0)
+        pci_model_bar(f, 1, (uint64_t)(uintptr_t)m->msix_bar, MSIX_BAR_BYTES, PCI_MODEL_BAR_64);
     pci_model_bar(f, 4, (uint64_t)(uintptr_t)m->bar, m->bar_bytes,
                   PCI_MODEL_BAR_64 | PCI_MODEL_BAR_PREFETCH);
-    pci_model_cap(f, 0x98, PCI_CAP_ID_MSIX, 12);
+    if (m->cfg.msix_vectors > 0) {
+        pci_model_cap(f, MSIX_CAP, PCI_CAP_ID_MSIX, 12);
+        pci_model_poke32(f, MSIX_CAP, (pci_model_peek32(f, MSIX_CAP) & 0xffffu) |
+                                      (uint32_t)(m->cfg.msix_vectors - 1) << 16);
+        f->wmask[MSIX_CAP + 3] = 0xc0;                     /* enable, function mask */
+        put32(&f->cfg[MSIX_CAP + 4], 1);                   /* table at BAR 1 + 0 */
+        put32(&f->cfg[MSIX_CAP + 8], MSIX_PBA | 1);        /* PBA at BAR 1 + 0x800 */
+    }
     vendor_cap(f, 0x88, 1, 4, BAR_COMMON, BLOCK_BYTES, 0);
     vendor_cap(f, 0x78, 3, 4, BAR_ISR, BLOCK_BYTES, 0);
     vendor_cap(f, 0x68, 4, 4, BAR_DEVICE, BLOCK_BYTES, 0);
@@ -943,6 +1070,7 @@ void vnet_model_default_config(struct vnet_model_config *cfg)
     memcpy(cfg->mac, mac, sizeof(mac));
     cfg->link_up = true;
     cfg->notify_off_multiplier = 4;
+    cfg->msix_vectors = 4;           /* 2 x queue pairs + config + control queue */
 }
 
 int vnet_model_init(struct vnet_model *m, const struct vnet_model_config *cfg)
@@ -957,16 +1085,24 @@ int vnet_model_init(struct vnet_model *m, const struct vnet_model_config *cfg)
     need = BAR_NOTIFY + m->notify_bytes;
     for (m->bar_bytes = 0x4000; m->bar_bytes < need;)
         m->bar_bytes *= 2;
+    if (cfg->msix_vectors > VNET_MODEL_MSIX_MAX)
+        return -1;
     m->bar = aligned_alloc(m->bar_bytes, m->bar_bytes);
+    m->msix_bar = aligned_alloc(MSIX_BAR_BYTES, MSIX_BAR_BYTES);
     m->tx_frames = calloc(VNET_MODEL_TX_KEEP, sizeof(*m->tx_frames));
-    if (m->bar == NULL || m->tx_frames == NULL)
+    if (m->bar == NULL || m->msix_bar == NULL || m->tx_frames == NULL)
         return -1;
     memset(m->bar, 0, m->bar_bytes);
+    for (unsigned i = 0; i < VNET_MODEL_MSIX_MAX; i++)
+        m->msix_table[i][3] = MSIX_ENTRY_MASKED;       /* msix_mask_all at reset */
     build_function(m);
     pci_model_ops(&m->pci, &m->ops);
     if (pci_enumerate(&m->ops, &m->dev, 1) != 1)
         return -1;
     if (host_mmio_register(m->bar, m->bar_bytes, &bar_ops, m) != 0)
+        return -1;
+    if (cfg->msix_vectors > 0 &&
+        host_mmio_register(m->msix_bar, MSIX_BAR_BYTES, &msix_ops, m) != 0)
         return -1;
     model_reset(m);
     m->nb_resets = 0;
@@ -979,13 +1115,17 @@ void vnet_model_fini(struct vnet_model *m)
 {
     if (m->bar)
         host_mmio_unregister(m->bar);
+    if (m->msix_bar && m->cfg.msix_vectors > 0)
+        host_mmio_unregister(m->msix_bar);
     for (unsigned qi = 0; qi < VNET_MODEL_NB_QUEUES; qi++) {
         free(m->q[qi].in_flight);
         m->q[qi].in_flight = NULL;
     }
     free(m->bar);
+    free(m->msix_bar);
     free(m->tx_frames);
     m->bar = NULL;
+    m->msix_bar = NULL;
     m->tx_frames = NULL;
 }
 

@@ -3,10 +3,11 @@
  * running drivers/virtio_net.c on the host (tests/unit/test_virtio_net.c).
  *
  * The function sits in a pci_model (00:03.0) with QEMU's layout: an MSI-X
- * capability, then vendor capabilities for common, ISR, device and notify
- * blocks in a 64-bit BAR 4 whose memory is claimed on the host MMIO bus, so
- * every register access reaches this model. A transitional device (1af4:1000)
- * also has a legacy I/O BAR 0 that nothing may touch.
+ * capability whose table (and pending bits) sit in BAR 1, then vendor
+ * capabilities for common, ISR, device and notify blocks in a 64-bit BAR 4;
+ * both BARs' memory is claimed on the host MMIO bus, so every register
+ * access reaches this model. A transitional device (1af4:1000) also has a
+ * legacy I/O BAR 0 that nothing may touch.
  *
  * The device side follows QEMU 7.2 where the driver can tell the
  * difference (hw/virtio/virtio.c, virtio-pci.c, hw/net/virtio-net.c):
@@ -21,7 +22,11 @@
  *     looks again, and reschedules itself if it found more. TX buffers come
  *     back with len 0. With the link down queued TX is dropped unsent;
  *   - interrupts are decided as QEMU does (used_event or NO_INTERRUPT) and
- *     only counted.
+ *     counted; with MSI-X enabled and a queue vector set, the table entry's
+ *     message is "sent" (counted, last one kept) unless the entry or the
+ *     function is masked, which sets the pending bit instead; unmasking the
+ *     entry sends what is pending (hw/pci/msix.c). A message must go to the
+ *     local APIC (0xFEExxxxx) with a vector of 16..255.
  * When doorbells and the bottom half run is the test's choice (config):
  * inside the doorbell write (QEMU under TCG, where there is no ioeventfd),
  * or at vnet_model_poll() (ioeventfd/vhost style, or a slow main loop).
@@ -31,7 +36,8 @@
  * vnet_model_violation()); errors QEMU would answer with virtio_error also
  * mark the device broken (NEEDS_RESET set, queues ignored). Stricter than
  * QEMU in one place on purpose: MSI-X vectors reset to 0, not NO_VECTOR, so a
- * driver must write NO_VECTOR itself.
+ * driver must write NO_VECTOR itself; and a queue with a vector at
+ * DRIVER_OK while MSI-X is off is flagged (the interrupt could never come).
  */
 #ifndef PKTMETAL_TESTS_MODELS_VIRTIO_NET_MODEL_H
 #define PKTMETAL_TESTS_MODELS_VIRTIO_NET_MODEL_H
@@ -69,6 +75,7 @@
 #define VNET_MODEL_TX_BURST       256    /* QEMU's tx_burst default */
 #define VNET_MODEL_MAX_VIOLATIONS 32
 #define VNET_MODEL_TRACE_BYTES    8192
+#define VNET_MODEL_MSIX_MAX       8      /* table entries the model can have */
 
 struct vnet_model_config {
     uint16_t device_id;                  /* 0x1000 transitional or 0x1041 */
@@ -81,6 +88,8 @@ struct vnet_model_config {
     bool notify_async;                   /* doorbells handled at poll, not in the write */
     bool tx_defer;                       /* TX bottom half runs at poll, not in the doorbell */
     uint8_t initial_status;              /* what firmware left in device_status */
+    uint16_t msix_vectors;               /* MSI-X table entries (QEMU's virtio-net: 4);
+                                            0: no MSI-X capability */
 };
 
 /* QEMU-like defaults: 1af4:1041, VNET_MODEL_QEMU_FEATURES, 256-entry RX and
@@ -108,6 +117,7 @@ struct vnet_model_queue {
     uint64_t nb_needless_notify;         /* doorbells the device had said it did not need */
     uint64_t nb_missed_notify;           /* publishes the device wanted to hear of, unheard */
     uint64_t nb_interrupts;              /* used-buffer notifications the device would send */
+    uint64_t nb_msi;                     /* ... that went out as MSI-X messages */
 };
 
 struct vnet_model_frame {
@@ -123,6 +133,12 @@ struct vnet_model {
     struct pci_dev dev;                  /* as the kernel's PCI walk finds it */
     uint8_t *bar;                        /* BAR 4 memory, claimed on the MMIO bus */
     uint64_t bar_bytes;
+    uint8_t *msix_bar;                   /* BAR 1 memory (table, then PBA), claimed too */
+    uint32_t msix_table[VNET_MODEL_MSIX_MAX][4];   /* addr lo, addr hi, data, control */
+    uint32_t msix_pending;               /* PBA: a bit per entry */
+    uint64_t nb_msi;                     /* MSI-X messages sent, all queues */
+    uint64_t last_msi_addr;
+    uint32_t last_msi_data;
     uint32_t notify_bytes;
     /* common configuration */
     uint32_t dfselect, gfselect;

@@ -887,6 +887,241 @@ Test(virtio_net, stop_returns_every_buffer_to_the_pool)
     cr_assert_eq(pool->nb_put_rejected, 0);
 }
 
+/* ---- wake on receive: the RX queue's MSI-X vector, asked for only around a halt ---- */
+
+#define WAKE_MSI_ADDR  0xfee00000ull     /* local APIC, APIC ID 0 */
+#define WAKE_MSI_DATA  33u               /* APIC_RX_WAKE_VECTOR: fixed, edge */
+
+static void bring_up_wake(const struct vnet_model_config *mc, bool event_idx)
+{
+    struct virtio_net_opts opts = {
+        .event_idx = event_idx, .wake_msi_addr = WAKE_MSI_ADDR, .wake_msi_data = WAKE_MSI_DATA,
+    };
+    struct netdev_config cfg;
+    int rc;
+
+    model_up(mc);
+    pool = make_pool(POOL_BUFS);
+    cfg = port_config(512, 512);
+    rc = virtio_net_create_opts(&model->ops, &model->dev, &cfg, &opts, &dev);
+    cr_assert_eq(rc, 0, "create: %d, log: %s", rc, host_log());
+}
+
+static void bring_up_wake_default(bool event_idx)
+{
+    struct vnet_model_config mc;
+
+    vnet_model_default_config(&mc);
+    bring_up_wake(&mc, event_idx);
+}
+
+/* QEMU interrupts on the first used entry after a reset whatever used_event
+ * says (signalled_used_valid starts false): get it out of the way, so the
+ * counts below are about arming only. Returns the next sequence number. */
+static uint32_t past_first_frame(void)
+{
+    cr_assert(inject(frame_len(0), 0));
+    receive_and_check(0, 1);
+    cr_assert_leq(model->nb_msi, 1);
+    return 1;
+}
+
+Test(virtio_net, wake_gives_the_rx_queue_msix_vector_0_and_nothing_else)
+{
+    static const char *const order[] = {
+        "msix0.3=1", "msix0.0=fee00000", "msix0.1=0", "msix0.2=21", "msix0.3=0",
+        "reset", "msix_config=ffff", "q_sel=0", "q_msix=0000", "q_enable=0",
+        "q_sel=1", "q_msix=ffff", "q_enable=1", "status=0f",
+    };
+    uint16_t devices[] = { VIRTIO_NET_DEVICE_MODERN, VIRTIO_NET_DEVICE_TRANSITIONAL };
+
+    for (unsigned d = 0; d < 2; d++) {
+        struct vnet_model_config mc;
+
+        vnet_model_default_config(&mc);
+        mc.device_id = devices[d];
+        bring_up_wake(&mc, true);
+        assert_in_order(vnet_model_trace(model), order, sizeof(order) / sizeof(order[0]));
+        cr_assert(pci_model_peek32(model->fn, 0x98) & (PCI_MSIX_CTRL_ENABLE << 16));
+        cr_assert_not(pci_model_peek32(model->fn, 0x98) & (PCI_MSIX_CTRL_MASKALL << 16));
+        cr_assert_eq(model->msix_table[0][0], (uint32_t)WAKE_MSI_ADDR);
+        cr_assert_eq(model->msix_table[0][2], WAKE_MSI_DATA);
+        cr_assert_eq(model->msix_table[0][3], 0, "unmasked");
+        cr_assert_eq(model->msix_table[1][3], 1, "the other entries stay masked");
+        cr_assert_eq(model->q[0].msix_vector, 0);
+        cr_assert_eq(model->q[1].msix_vector, VIRTIO_MSI_NO_VECTOR, "no TX interrupts");
+        cr_assert_eq(model->msix_config, VIRTIO_MSI_NO_VECTOR, "no config interrupts");
+        cr_assert(xstats().rx_wake);
+        cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+        assert_no_violations();
+        teardown();
+    }
+}
+
+/* While the loop polls, the device stays quiet: the packet path never sees
+ * an interrupt, EVENT_IDX or not. */
+static void polling_raises_no_interrupts(bool event_idx)
+{
+    bring_up_wake_default(event_idx);
+    uint32_t seq = past_first_frame();
+    uint64_t msi = model->nb_msi;
+
+    for (uint32_t round = 0; round < 50; round++) {
+        for (uint32_t i = 0; i < 7; i++)
+            cr_assert(inject(frame_len(seq + i), seq + i));
+        receive_and_check(seq, 7);
+        seq += 7;
+    }
+    cr_assert_eq(model->nb_msi, msi, "%llu interrupts while polling",
+                 (unsigned long long)(model->nb_msi - msi));
+    if (!event_idx)
+        cr_assert_eq(model->nb_msi, 0, "NO_INTERRUPT from the start");
+    assert_no_violations();
+}
+
+Test(virtio_net, polling_with_wake_set_up_raises_no_interrupts_event_idx)
+{
+    polling_raises_no_interrupts(true);
+}
+
+Test(virtio_net, polling_with_wake_set_up_raises_no_interrupts_flags)
+{
+    polling_raises_no_interrupts(false);
+}
+
+/* Armed, the next frame sends the message once; disarmed, nothing more. */
+static void armed_port_interrupts_on_the_next_frame(bool event_idx)
+{
+    bring_up_wake_default(event_idx);
+    uint32_t seq = past_first_frame();
+    uint64_t msi = model->nb_msi;
+
+    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_ARMED);
+    cr_assert_eq(model->nb_msi, msi, "arming alone interrupts nothing");
+    cr_assert(inject(frame_len(seq), seq));
+    cr_assert_eq(model->nb_msi, msi + 1, "the frame woke the CPU");
+    cr_assert_eq(model->last_msi_addr, WAKE_MSI_ADDR);
+    cr_assert_eq(model->last_msi_data, WAKE_MSI_DATA);
+    cr_assert(inject(frame_len(seq + 1), seq + 1));
+    /* QEMU: with EVENT_IDX only the entry at used_event interrupts; with
+     * flags every frame does until NO_INTERRUPT is back. */
+    cr_assert_eq(model->nb_msi, msi + (event_idx ? 1 : 2));
+    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+    receive_and_check(seq, 2);
+    seq += 2;
+    msi = model->nb_msi;
+    for (uint32_t i = 0; i < 10; i++)
+        cr_assert(inject(frame_len(seq + i), seq + i));
+    receive_and_check(seq, 10);
+    cr_assert_eq(model->nb_msi, msi, "disarmed again");
+    cr_assert_eq(xstats().wake_arms, 1);
+    cr_assert_eq(xstats().wake_pending, 0);
+    assert_no_violations();
+}
+
+Test(virtio_net, armed_port_interrupts_on_the_next_frame_event_idx)
+{
+    armed_port_interrupts_on_the_next_frame(true);
+}
+
+Test(virtio_net, armed_port_interrupts_on_the_next_frame_flags)
+{
+    armed_port_interrupts_on_the_next_frame(false);
+}
+
+/* The classic race: a frame lands after the last empty poll and before the
+ * arming. The device decided against an interrupt (it was disarmed), so a
+ * halt now would sleep on it until the timer: arming must say PENDING. */
+static void a_frame_waiting_at_arming_is_reported(bool event_idx)
+{
+    bring_up_wake_default(event_idx);
+    uint32_t seq = past_first_frame();
+    uint64_t msi = model->nb_msi;
+
+    cr_assert(inject(frame_len(seq), seq));        /* after the last poll */
+    cr_assert_eq(model->nb_msi, msi, "the device did not interrupt for it");
+    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_PENDING);
+    cr_assert_eq(model->nb_msi, msi, "and arming does not make it");
+    cr_assert_eq(xstats().wake_pending, 1);
+    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+    receive_and_check(seq, 1);
+    seq++;
+    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_ARMED, "ring empty again");
+    cr_assert(inject(frame_len(seq), seq));
+    cr_assert_eq(model->nb_msi, msi + 1);
+    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+    receive_and_check(seq, 1);
+    assert_no_violations();
+}
+
+Test(virtio_net, a_frame_waiting_at_arming_is_reported_event_idx)
+{
+    a_frame_waiting_at_arming_is_reported(true);
+}
+
+Test(virtio_net, a_frame_waiting_at_arming_is_reported_flags)
+{
+    a_frame_waiting_at_arming_is_reported(false);
+}
+
+Test(virtio_net, arming_works_across_the_16_bit_index_wrap)
+{
+    bring_up_wake_default(true);
+    uint32_t seq = past_first_frame();
+
+    while (seq < WRAP_FRAMES) {
+        uint64_t msi = model->nb_msi;
+
+        for (uint32_t i = 0; i < 31; i++)
+            cr_assert(inject(frame_len(seq + i), seq + i));
+        receive_and_check(seq, 31);
+        seq += 31;
+        cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_ARMED);
+        cr_assert(inject(frame_len(seq), seq));
+        cr_assert_geq(model->nb_msi, msi + 1, "at frame %u", seq);
+        cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+        receive_and_check(seq, 1);
+        seq++;
+    }
+    /* QEMU re-sends once when the used index wraps past signalled_used (its
+     * signalled_used_valid check): a few extra, never one per frame. */
+    cr_assert_leq(model->nb_msi, 2 * (WRAP_FRAMES / 32) + 4);
+    assert_no_violations();
+}
+
+Test(virtio_net, without_msix_the_port_cannot_wake_and_still_works)
+{
+    struct vnet_model_config mc;
+
+    vnet_model_default_config(&mc);
+    mc.msix_vectors = 0;
+    bring_up_wake(&mc, true);
+    cr_assert_not_null(strstr(host_log(), "no usable MSI-X"), "log: %s", host_log());
+    cr_assert_not(xstats().rx_wake);
+    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_NONE);
+    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_NONE);
+    cr_assert_eq(model->q[0].msix_vector, VIRTIO_MSI_NO_VECTOR);
+    cr_assert(inject(60, 0));
+    receive_and_check(0, 1);
+    assert_no_violations();
+}
+
+Test(virtio_net, without_a_wake_message_no_msix_is_touched)
+{
+    bring_up_default();
+    cr_assert_not(pci_model_peek32(model->fn, 0x98) & (PCI_MSIX_CTRL_ENABLE << 16));
+    cr_assert_null(strstr(vnet_model_trace(model), "msix0"));
+    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_NONE);
+    assert_no_violations();
+}
+
+Test(virtio_net, a_stopped_port_cannot_wake)
+{
+    bring_up_wake_default(true);
+    dev->ops->stop(dev);
+    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_NONE);
+}
+
 /* ---- the model catches what a bad driver does ---- */
 
 #define CC(off)  (model->bar + (off))
@@ -1024,4 +1259,36 @@ Test(virtio_net_model, flags_descriptors_outside_dma_memory_and_breaks)
     cr_assert(violated("outside DMA memory"));
     cr_assert(model->broken);
     cr_assert(mmio_read8(CC(0x14)) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+Test(virtio_net_model, flags_msix_messages_that_miss_the_local_apic)
+{
+    struct virtio_net_opts opts = { .event_idx = true, .wake_msi_addr = 0x10000000ull,
+                                    .wake_msi_data = 5 };
+    struct netdev_config cfg;
+
+    model_only();
+    pool = make_pool(POOL_BUFS);
+    cfg = port_config(256, 256);
+    cr_assert_eq(virtio_net_create_opts(&model->ops, &model->dev, &cfg, &opts, &dev), 0);
+    cr_assert(inject(60, 0));                  /* the first frame always interrupts */
+    cr_assert(violated("not the local APIC"));
+    cr_assert(violated("vector 5"));
+}
+
+Test(virtio_net_model, masked_entries_hold_the_message_until_unmasked)
+{
+    volatile uint8_t *entry0;
+
+    bring_up_wake_default(true);
+    entry0 = (volatile uint8_t *)(uintptr_t)model->dev.bar[1].base;
+    mmio_write32(entry0 + 12, 1);              /* mask entry 0 */
+    cr_assert(inject(60, 0));
+    cr_assert_eq(model->nb_msi, 0);
+    cr_assert_eq(model->msix_pending, 1, "pending bit instead");
+    mmio_write32(entry0 + 12, 0);
+    cr_assert_eq(model->nb_msi, 1, "sent on unmask");
+    cr_assert_eq(model->msix_pending, 0);
+    mmio_write32(entry0 + 8, 34);              /* changing an unmasked entry */
+    cr_assert(violated("changed while unmasked"));
 }

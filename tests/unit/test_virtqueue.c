@@ -222,3 +222,118 @@ Test(virtqueue, detach_returns_every_posted_buffer_once)
         cr_assert_eq(seen[i], 1);
     cr_assert_eq(virtqueue_nb_free(&vq), 8);
 }
+
+/* ---- interrupts asked for around an idle halt ---- */
+
+/* Would a device that just moved used->idx from old to new interrupt?
+ * (2.6.7.2 with EVENT_IDX; QEMU's virtio_split_should_notify.) */
+static bool device_would_interrupt(uint16_t old, uint16_t new_idx)
+{
+    if (vq.event_idx)
+        return virtq_need_event(*vq.used_event, new_idx, old);
+    return !(vq.avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+/* Posts n buffers so the test's device can return them. */
+static void post(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        cr_assert(virtqueue_add(&vq, &cookie_of[i % 16], 0x1000, 64, VIRTQ_DESC_F_WRITE));
+    virtqueue_publish(&vq);
+}
+
+static void complete_next(void)
+{
+    device_complete(head_at(vq.used->idx), 64);
+}
+
+Test(virtqueue, event_idx_arming_points_used_event_at_the_next_entry)
+{
+    void *cookies[8];
+    uint32_t lens[8];
+
+    init_queue(8, true);
+    post(8);
+    complete_next();
+    complete_next();
+    cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 8), 2);
+    cr_assert_eq(*vq.used_event, 1, "disarmed: one behind last_used (2)");
+    cr_assert_not(device_would_interrupt(2, 3));
+    cr_assert(virtqueue_enable_interrupts(&vq), "nothing waiting");
+    cr_assert_eq(*vq.used_event, 2, "armed: the index of the next used entry");
+    cr_assert_eq(vq.avail->flags, 0, "2.6.7.1: flags stay 0 with EVENT_IDX");
+    cr_assert(device_would_interrupt(2, 3), "the next entry interrupts");
+    virtqueue_disable_interrupts(&vq);
+    cr_assert_eq(*vq.used_event, 1);
+    cr_assert_not(device_would_interrupt(2, 3));
+    cr_assert_eq(vq.avail->flags, 0);
+}
+
+Test(virtqueue, flags_arming_clears_no_interrupt)
+{
+    init_queue(8, false);
+    post(4);
+    cr_assert_eq(vq.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    cr_assert(virtqueue_enable_interrupts(&vq));
+    cr_assert_eq(vq.avail->flags, 0);
+    cr_assert(device_would_interrupt(0, 1));
+    virtqueue_disable_interrupts(&vq);
+    cr_assert_eq(vq.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    cr_assert_not(device_would_interrupt(0, 1));
+}
+
+/* The race the second look exists for: the device used an entry while the
+ * driver still read "no interrupt wanted", so it will never interrupt for
+ * that entry; arming must say so instead of letting the CPU sleep on it. */
+static void arming_after_an_unseen_entry_reports_it(bool event_idx)
+{
+    void *cookies[8];
+    uint32_t lens[8];
+
+    init_queue(8, event_idx);
+    post(8);
+    uint16_t old = vq.used->idx;
+    complete_next();                 /* the device, before the driver arms */
+    cr_assert_not(device_would_interrupt(old, vq.used->idx), "disarmed: no interrupt");
+    cr_assert_not(virtqueue_enable_interrupts(&vq), "an entry is waiting: poll, do not halt");
+    cr_assert(vq.interrupts_on, "interrupts stay asked for until disabled");
+    cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 8), 1);
+    if (event_idx)
+        cr_assert_eq(*vq.used_event, 1, "still armed after the dequeue: next entry 1");
+    cr_assert(virtqueue_enable_interrupts(&vq), "empty again");
+    virtqueue_disable_interrupts(&vq);
+    cr_assert_not(vq.interrupts_on);
+}
+
+Test(virtqueue, arming_after_an_unseen_entry_reports_it_event_idx)
+{
+    arming_after_an_unseen_entry_reports_it(true);
+}
+
+Test(virtqueue, arming_after_an_unseen_entry_reports_it_flags)
+{
+    arming_after_an_unseen_entry_reports_it(false);
+}
+
+Test(virtqueue, disarmed_used_event_stays_behind_across_the_16_bit_wrap)
+{
+    void *cookies[8];
+    uint32_t lens[8];
+
+    init_queue(8, true);
+    post(8);
+    for (uint32_t i = 0; i < 70000; i++) {
+        uint16_t old = vq.used->idx;
+
+        complete_next();
+        cr_assert_not(device_would_interrupt(old, vq.used->idx), "entry %u", i);
+        cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 8), 1);
+        post(1);
+        if (i % 9999 == 0) {         /* now and then armed, across the wrap too */
+            cr_assert(virtqueue_enable_interrupts(&vq));
+            cr_assert(device_would_interrupt(vq.used->idx, (uint16_t)(vq.used->idx + 1)));
+            virtqueue_disable_interrupts(&vq);
+        }
+    }
+    cr_assert_eq(vq.last_used, (uint16_t)70000);
+}
