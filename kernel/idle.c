@@ -1,7 +1,15 @@
 /*
  * Adaptive idle; see idle.h. The halt is the classic race-free pair
- * "sti; hlt": sti takes effect after the next instruction, so a timer that
- * fires in between still ends the hlt instead of being lost.
+ * "sti; hlt": sti takes effect after the next instruction, so an interrupt
+ * that arrives in between still ends the hlt instead of being lost.
+ *
+ * Wake on receive adds a second race, between the last empty poll and the
+ * halt: a frame landing there must not sleep until the timer. So each port
+ * is armed first, and arming looks at its RX ring once more after asking
+ * for the interrupt (netdev rx_wake): either the device sees the request
+ * and interrupts, or the driver sees the frame and the halt is skipped.
+ * An interrupt that comes anyway after the ports are disarmed stays pending
+ * in the local APIC and merely ends the next halt early.
  */
 #include "kernel/idle.h"
 
@@ -14,6 +22,45 @@ static bool enabled;
 static uint32_t polls_before_halt, min_us, max_us, halt_us;
 static uint32_t empty_polls;
 static struct idle_stats stats;
+
+static struct netdev *ports[IDLE_PORTS_MAX];
+static unsigned nb_ports;
+static bool wake_on_rx;               /* every port can end a halt */
+static uint32_t wake_max_us;
+
+void idle_rx_wake_msi(const struct config *cfg, uint64_t *addr, uint32_t *data)
+{
+    if (cfg->idle_halt && cfg->idle_wake_max_us != 0) {
+        apic_msi_message(APIC_RX_WAKE_VECTOR, addr, data);
+    } else {
+        *addr = 0;
+        *data = 0;
+    }
+}
+
+void idle_watch_port(struct netdev *dev)
+{
+    if (nb_ports < IDLE_PORTS_MAX)
+        ports[nb_ports++] = dev;
+}
+
+/* Wake on receive needs every port: one that cannot interrupt would leave
+ * its frames to the timer. Asking each to disarm also tells which can. */
+static bool all_ports_can_wake(void)
+{
+    if (nb_ports == 0) {
+        kprintf("idle: no forwarding port to wake on\n");
+        return false;
+    }
+    for (unsigned i = 0; i < nb_ports; i++) {
+        if (netdev_rx_wake(ports[i], false) != NETDEV_WAKE_OFF) {
+            kprintf("idle: port %u (%s) cannot wake the CPU on receive\n", ports[i]->port_id,
+                    ports[i]->driver);
+            return false;
+        }
+    }
+    return true;
+}
 
 bool idle_init(const struct config *cfg, uint64_t lapic_base)
 {
@@ -31,8 +78,17 @@ bool idle_init(const struct config *cfg, uint64_t lapic_base)
     min_us = cfg->idle_min_us;
     max_us = cfg->idle_max_us;
     halt_us = min_us;
-    kprintf("idle: halt after %u empty polls, %u..%u us, APIC timer %llu kHz\n",
-            polls_before_halt, min_us, max_us, (unsigned long long)apic_timer_hz() / 1000);
+    wake_max_us = cfg->idle_wake_max_us;
+    wake_on_rx = wake_max_us != 0 && all_ports_can_wake();
+    if (wake_on_rx)
+        kprintf("idle: halt after %u empty polls, up to %u us, woken by a frame on any port "
+                "(MSI-X vector %u) or the APIC timer (%llu kHz)\n", polls_before_halt,
+                wake_max_us, APIC_RX_WAKE_VECTOR,
+                (unsigned long long)apic_timer_hz() / 1000);
+    else
+        kprintf("idle: halt after %u empty polls, %u..%u us, APIC timer %llu kHz%s\n",
+                polls_before_halt, min_us, max_us, (unsigned long long)apic_timer_hz() / 1000,
+                wake_max_us == 0 ? " (idle-wake-max-us 0: the timer only)" : "");
     return true;
 }
 
@@ -41,8 +97,36 @@ static void halt_for(uint32_t us)
     uint64_t t0 = cpu_rdtsc();
     apic_timer_oneshot_us(us);
     __asm__ __volatile__("sti; hlt; cli" ::: "memory");
+    /* Woken by something else: disarm the timer, or its interrupt would
+     * end the next halt at once. */
+    if (apic_timer_cancel())
+        stats.woken_early++;
     stats.halts++;
     stats.halted_ns += clock_tsc_to_ns(cpu_rdtsc() - t0);
+}
+
+/* Timer only: halts double from idle-min-us to idle-max-us. */
+static void halt_backing_off(void)
+{
+    halt_for(halt_us);
+    halt_us = halt_us * 2 > max_us ? max_us : halt_us * 2;
+}
+
+/* Arms every port, halts unless one already has a frame, disarms. */
+static void halt_until_rx(void)
+{
+    enum netdev_wake worst = NETDEV_WAKE_ARMED;
+
+    for (unsigned i = 0; i < nb_ports && worst == NETDEV_WAKE_ARMED; i++)
+        worst = netdev_rx_wake(ports[i], true);
+    if (worst == NETDEV_WAKE_ARMED)
+        halt_for(wake_max_us);
+    for (unsigned i = 0; i < nb_ports; i++)
+        netdev_rx_wake(ports[i], false);
+    if (worst == NETDEV_WAKE_PENDING)
+        stats.wake_races++;          /* poll at once: the frame is there */
+    else if (worst != NETDEV_WAKE_ARMED)
+        halt_backing_off();          /* a port stopped (quit): the timer alone */
 }
 
 void idle_after_poll(unsigned nb_packets)
@@ -56,8 +140,10 @@ void idle_after_poll(unsigned nb_packets)
         cpu_pause();
         return;
     }
-    halt_for(halt_us);
-    halt_us = halt_us * 2 > max_us ? max_us : halt_us * 2;
+    if (wake_on_rx)
+        halt_until_rx();
+    else
+        halt_backing_off();
 }
 
 void idle_get_stats(struct idle_stats *out)

@@ -47,6 +47,7 @@ static struct capture *cap;
  * TSC cycles spent from rx_burst's return to the end of the TX flush. */
 static uint64_t nb_polls, nb_busy_polls, pipeline_cycles, pipeline_pkts;
 static uint64_t last_polls, last_busy, last_cycles, last_pkts, last_halted_ns, last_halts;
+static uint64_t last_woken_early;
 static struct pool *pkt_pool;
 static uint32_t pool_baseline_in_use;
 static struct pipeline *pl;
@@ -71,6 +72,7 @@ static int bind_nic(const struct config *cfg, const struct pci_cfg_ops *pci,
         struct virtio_net_opts opts;
         virtio_net_default_opts(&opts);
         opts.event_idx = cfg->virtio_event_idx;
+        idle_rx_wake_msi(cfg, &opts.wake_msi_addr, &opts.wake_msi_data);
         return virtio_net_create_opts(pci, d, nc, &opts, dev);
     }
     return -PM_ENODEV;
@@ -282,6 +284,8 @@ int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
             (unsigned long long)slots, PKTBUF_STRIDE, (unsigned long long)ws >> 10,
             llc_bytes >> 10);
     rc = setup_capture(cfg, epoch_ns);
+    for (uint16_t p = 0; rc == 0 && p < nb_fwd_ports; p++)
+        idle_watch_port(ports[p].dev);
     if (rc == 0)
         rc = setup_mode(cfg);
     if (rc == 0 && capture_dev != NULL)
@@ -462,15 +466,17 @@ static void json_tail(bool advance)
     struct idle_stats idle;
     idle_get_stats(&idle);
     uint64_t halts = idle.halts - last_halts, halted_ns = idle.halted_ns - last_halted_ns;
+    uint64_t woken_early = idle.woken_early - last_woken_early;
     json_out("},\"pool\":{\"in_use\":%u,\"total\":%u,\"rejected_puts\":%llu},"
              "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu,"
-             "\"halts\":%llu,\"halted_ms\":%llu,\"pipeline_pkts\":%llu,"
+             "\"halts\":%llu,\"halted_ms\":%llu,\"woken_early\":%llu,\"pipeline_pkts\":%llu,"
              "\"pipeline_cycles\":%llu},",
              pool_in_use(pkt_pool), pkt_pool->nb_bufs,
              (unsigned long long)pkt_pool->nb_put_rejected, (unsigned long long)polls,
              (unsigned long long)busy_milli / 1000, (unsigned long long)busy_milli % 1000,
              (unsigned long long)(pkts ? cycles / pkts : 0), (unsigned long long)halts,
-             (unsigned long long)halted_ns / 1000000, (unsigned long long)pipeline_pkts,
+             (unsigned long long)halted_ns / 1000000, (unsigned long long)woken_early,
+             (unsigned long long)pipeline_pkts,
              (unsigned long long)pipeline_cycles);
     json_ledger();
     json_out("\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
@@ -483,6 +489,7 @@ static void json_tail(bool advance)
         return;
     last_halts = idle.halts;
     last_halted_ns = idle.halted_ns;
+    last_woken_early = idle.woken_early;
     last_polls = nb_polls;
     last_busy = nb_busy_polls;
     last_pkts = pipeline_pkts;

@@ -86,6 +86,7 @@ void config_defaults(struct config *cfg)
         .idle_polls = 200,
         .idle_min_us = 10,
         .idle_max_us = 100,
+        .idle_wake_max_us = 2000,
         .arena_mb = 64,
         .stats_interval_ms = 1000,
         .selftest_fault = SELFTEST_FAULT_NONE,
@@ -505,6 +506,13 @@ static int handle_idle_max_us(struct config_parser *p,
     return parse_u32(p, &values[0], 1, 100000, &p->cfg->idle_max_us);
 }
 
+static int handle_idle_wake_max_us(struct config_parser *p,
+                                   const struct config_token *values, size_t nb_values)
+{
+    (void)nb_values;
+    return parse_u32(p, &values[0], 0, 100000, &p->cfg->idle_wake_max_us);
+}
+
 /* acl ...: the grammar lives in acl.c; its message gets our prefix. */
 static int handle_acl(struct config_parser *p,
                       const struct config_token *values, size_t nb_values)
@@ -543,6 +551,7 @@ static const struct config_directive config_directives[] = {
     { "idle-polls",          1,  1, false, handle_idle_polls },
     { "idle-min-us",         1,  1, false, handle_idle_min_us },
     { "idle-max-us",         1,  1, false, handle_idle_max_us },
+    { "idle-wake-max-us",    1,  1, false, handle_idle_wake_max_us },
     { "arena-mb",            1,  1, false, handle_arena_mb },
     { "stats-interval-ms",   1,  1, false, handle_stats_interval_ms },
     /* test-only */

@@ -93,6 +93,8 @@ struct config {
     uint32_t idle_polls;        /* idle-polls N: empty polls before halting (200) */
     uint32_t idle_min_us;       /* idle-min-us N: first halt (10 us) */
     uint32_t idle_max_us;       /* idle-max-us N: longest halt, doubling up to it (100 us) */
+    uint32_t idle_wake_max_us;  /* idle-wake-max-us N: halt when every port can end it
+                                   with an RX interrupt (2000 us); 0: timer only */
     uint32_t idle_line;
     uint32_t icmp_rate;         /* icmp-rate N: router ICMP errors per second,
                                    default ROUTER_ICMP_RATE (100) */

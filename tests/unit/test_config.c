@@ -670,3 +670,20 @@ Test(config, no_port_lines_fit_any_number_of_nics)
     cr_assert_eq(config_check_ports(&cfg, 0, NULL, 0), 0);
     cr_assert_eq(config_check_ports(&cfg, 8, NULL, 0), 0);
 }
+
+Test(config, idle_wake_max_us_defaults_to_2000_and_0_means_the_timer_only)
+{
+    config_defaults(&cfg);
+    cr_assert_eq(cfg.idle_wake_max_us, 2000);
+    expect_ok("idle-wake-max-us 5000\nidle-max-us 50\n");
+    cr_assert_eq(cfg.idle_wake_max_us, 5000);
+    cr_assert_eq(cfg.idle_max_us, 50, "the timer-only back-off is set on its own");
+    expect_ok("idle-wake-max-us 0\n");
+    cr_assert_eq(cfg.idle_wake_max_us, 0);
+    expect_error("idle-wake-max-us 100001\n", -PM_ERANGE,
+                 "config:1: idle-wake-max-us: 100001 out of range 0..100000");
+    expect_error("idle-wake-max-us 2ms\n", -PM_EINVAL,
+                 "config:1: idle-wake-max-us: '2ms' is not a number");
+    expect_error("idle-wake-max-us 100\nidle-wake-max-us 200\n", -PM_EEXIST,
+                 "config:2: idle-wake-max-us given twice (first on line 1)");
+}

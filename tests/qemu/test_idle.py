@@ -1,0 +1,59 @@
+"""Adaptive idle with wake on receive (kernel/idle.c): with every port a
+virtio-net one, the loop halts up to idle-wake-max-us and a frame's MSI-X
+interrupt ends the halt. After an idle second a frame on each port must be
+reflected, the guest must have halted meanwhile, and at least one halt must
+have ended before its timer, which only an armed port's interrupt does (the
+ports are disarmed while the loop polls). No timing is asserted: the halts
+here are 50 ms long, so a lost wake-up would still be answered by the
+timer, and the check on woken_early is what catches it.
+
+With an e1000 among the ports the image must fall back to the timer's
+back-off and say why."""
+import time
+
+from accounting import quit_clean, stats_json
+from qemutest import BOOT_TIMEOUT_S, booted, check
+from traffic import pktgen, warm_up
+
+WAKE_HALT_US = 50000
+# One STATS interval for the whole test: the loop counters in `stats json`
+# are then totals since boot, not since the last periodic line.
+CONF = f"mode reflect\nidle-wake-max-us {WAKE_HALT_US}\nstats-interval-ms 3600000\n"
+
+
+def test_idle_wake_on_receive_virtio(image):
+    with booted(image, CONF, nics=("virtio", "virtio-modern"), big_rcvbuf=True) as m:
+        m.expect("ready:", BOOT_TIMEOUT_S)
+        check(f"up to {WAKE_HALT_US} us, woken by a frame on any port (MSI-X" in m.output(),
+              "idle should halt until a frame arrives on either virtio-net port", m)
+        warm_up(m, ["0=0", "1=1"])
+        before = stats_json(m)
+        time.sleep(1.0)
+        for p in (0, 1):
+            r = pktgen(m, "--stream", f"{p}={p}", "--count", "1", "--dst-mac",
+                       f"{p}={m.nics[p].mac}", "--expect-all", "--wait-ms", "2000")
+            check(r.returncode == 0 and "result: PASS" in r.stdout,
+                  f"port {p}: the frame after an idle second was not reflected: "
+                  f"rc {r.returncode}\n{r.stdout}{r.stderr}", m)
+        after = stats_json(m)
+        halts = after["loop"]["halts"] - before["loop"]["halts"]
+        woken = after["loop"]["woken_early"] - before["loop"]["woken_early"]
+        check(halts > 0, f"no halt during the idle second: {before['loop']} -> {after['loop']}", m)
+        check(woken >= 1, "no halt ended early: the frames' interrupts never came "
+              f"({before['loop']} -> {after['loop']})", m)
+        for p in (0, 1):
+            moved = after["ports"][p]["tx_packets"] - before["ports"][p]["tx_packets"]
+            check(moved == 1, f"port {p} sent {moved} frames, want 1", m)
+        quit_clean(m)
+
+
+def test_idle_falls_back_to_the_timer_with_an_e1000(image):
+    with booted(image, CONF, nics=("e1000", "virtio"), big_rcvbuf=True) as m:
+        m.expect("ready:", BOOT_TIMEOUT_S)
+        out = m.output()
+        check("port 0 (e1000) cannot wake the CPU on receive" in out,
+              "the e1000 port should be named as the reason", m)
+        check("idle: halt after 200 empty polls, 10..100 us" in out,
+              "idle should keep the timer back-off", m)
+        warm_up(m, ["0=0", "1=1"])
+        quit_clean(m)
