@@ -135,16 +135,10 @@ uint16_t csum_l4_ipv6(const uint8_t src[16], const uint8_t dst[16], uint8_t next
 }
 
 /* Eqn. 3: start from ~HC, then add ~m and m' for every 16-bit word that
- * changed (one here, two in csum_update32). A UDP checksum needs two things
- * from its caller: a zero field (IPv4: no checksum) is left alone, and a
- * result of 0x0000 is stored as 0xffff (RFC 768). */
-uint16_t csum_update16(uint16_t csum_be, uint16_t old_be, uint16_t new_be)
-{
-    uint32_t sum = (0xffffu ^ pm_ntohs(csum_be)) + (0xffffu ^ pm_ntohs(old_be)) +
-                   pm_ntohs(new_be);
-    return csum_fold(sum);
-}
-
+ * changed (two here; one in csum_update16, inline in csum.h). A UDP
+ * checksum needs two things from its caller: a zero field (IPv4: no
+ * checksum) is left alone, and a result of 0x0000 is stored as 0xffff
+ * (RFC 768). */
 uint16_t csum_update32(uint16_t csum_be, uint32_t old_be, uint32_t new_be)
 {
     uint32_t old = pm_ntohl(old_be), new = pm_ntohl(new_be);

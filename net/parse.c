@@ -74,17 +74,15 @@ static enum drop_reason parse_icmp(const uint8_t *p, uint16_t len, uint16_t hdr_
     return DROP_NONE;
 }
 
+/* The length rules are parse_udp_len_ok and parse_tcp_len_ok (parse.h).
+ * UDP: a first fragment holds only the start of the datagram its length
+ * describes; otherwise the datagram must fit the payload, and a shorter one
+ * (trailing bytes in the IP payload) is accepted, as end hosts do. */
 static enum drop_reason parse_udp(const uint8_t *p, uint16_t len, struct pkt_info *pi)
 {
-    if (len < sizeof(struct udp_hdr))
+    if (!parse_udp_len_ok(p, len, pi->is_fragment))
         return DROP_BAD_L4_LEN;
     const struct udp_hdr *udp = (const void *)p;
-    uint16_t udp_len = pm_ntohs(udp->len);
-    /* A first fragment holds only the start of the datagram its length
-     * describes. Otherwise the datagram must fit the payload; a shorter one
-     * (trailing bytes in the IP payload) is accepted, as end hosts do. */
-    if (udp_len < sizeof(struct udp_hdr) || (!pi->is_fragment && udp_len > len))
-        return DROP_BAD_L4_LEN;
     pi->sport = pm_ntohs(udp->sport);
     pi->dport = pm_ntohs(udp->dport);
     return DROP_NONE;
@@ -92,14 +90,9 @@ static enum drop_reason parse_udp(const uint8_t *p, uint16_t len, struct pkt_inf
 
 static enum drop_reason parse_tcp(const uint8_t *p, uint16_t len, struct pkt_info *pi)
 {
-    if (len < sizeof(struct tcp_hdr))
+    if (!parse_tcp_len_ok(p, len))
         return DROP_BAD_L4_LEN;
     const struct tcp_hdr *tcp = (const void *)p;
-    uint16_t hdr_len = (uint16_t)((tcp->data_off >> 4) * 4);
-    /* Options cut off by a fragment boundary are refused too: RFC 1858's
-     * tiny-fragment attack hides the flags in the second fragment. */
-    if (hdr_len < sizeof(struct tcp_hdr) || hdr_len > len)
-        return DROP_BAD_L4_LEN;
     pi->sport = pm_ntohs(tcp->sport);
     pi->dport = pm_ntohs(tcp->dport);
     return DROP_NONE;
@@ -146,7 +139,8 @@ static enum drop_reason ipv4_check(const uint8_t *p, uint16_t len)
         return DROP_BAD_IHL;
     if (total_len < hdr_len || total_len > len)
         return DROP_BAD_IP_LEN;
-    if (!csum_ipv4_header_ok(p, hdr_len))
+    if (hdr_len == sizeof(struct ipv4_hdr) ? !csum_ipv4_header20_ok(p) :
+                                             !csum_ipv4_header_ok(p, hdr_len))
         return DROP_BAD_IP_CSUM;
     return DROP_NONE;
 }

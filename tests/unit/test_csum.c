@@ -145,6 +145,34 @@ Test(csum, all_zero_header_does_not_verify)
 {
     uint8_t hdr[20] = { 0 };
     cr_assert(!csum_ipv4_header_ok(hdr, 20));
+    cr_assert(!csum_ipv4_header20_ok(hdr));
+}
+
+/* The one-pass check (a multiple of 0xffff) against the folding one, on
+ * random headers at odd addresses: sealed, with one bit flipped, and with
+ * random bytes in the checksum field. */
+Test(csum, header20_check_agrees_with_the_folding_one)
+{
+    uint8_t buf[1 + 20];
+    uint8_t *hdr = buf + 1;
+    unsigned nb_ok = 0;
+
+    srand(1071);
+    for (int i = 0; i < 20000; i++) {
+        for (int k = 0; k < 20; k++)
+            hdr[k] = (uint8_t)rand();
+        if (i % 2 == 0) {
+            hdr[10] = hdr[11] = 0;
+            uint16_t csum = csum_ipv4_header(hdr, 20);
+            memcpy(hdr + 10, &csum, 2);
+            if (i % 4 == 0)
+                hdr[rand() % 20] ^= (uint8_t)(1u << (rand() % 8));
+        }
+        cr_assert_eq(csum_ipv4_header20_ok(hdr), csum_ipv4_header_ok(hdr, 20) != 0, "case %d", i);
+        nb_ok += csum_ipv4_header20_ok(hdr);
+    }
+    cr_assert_geq(nb_ok, 5000, "the sealed headers verify");
+    cr_assert(csum_ipv4_header20_ok(captured_ipv4));
 }
 
 Test(csum, ipv4_header_with_options_at_odd_address)

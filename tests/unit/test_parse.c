@@ -1099,6 +1099,115 @@ Test(parse, icmpv6_shorter_than_four_bytes_is_bad_l4_len)
     expect_drop(&f, DROP_BAD_L4_LEN);
 }
 
+/* ---- parse_ipv4_plain_ok: the fast path's one-pass check ---------------- */
+
+/* It must say yes exactly for the frames parse_frame accepts as untagged
+ * IPv4 without options and not a fragment (a heap copy of exactly len
+ * bytes: ASan catches a read past the end). */
+static void expect_plain_check_agrees(const uint8_t *bytes, uint16_t len, const char *what)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    struct pkt_info pi;
+
+    cr_assert_not_null(copy);
+    memcpy(copy, bytes, len);
+    bool fast = parse_ipv4_plain_ok(copy, len);
+    enum drop_reason r = parse_frame(copy, len, &pi);
+    bool plain = r == DROP_NONE && pi.ethertype == ETHERTYPE_IPV4 && pi.nb_vlans == 0 &&
+                 copy[14] == 0x45 && !pi.is_fragment;
+    free(copy);
+    cr_assert_eq(fast, plain, "%s (len %u): fast check %d, parse_frame %s", what, len, fast,
+                 drop_reason_name(r));
+}
+
+/* The frame, every truncation of it, and every byte of its first 64 set to
+ * a few values, each with the checksum as it falls and resealed. */
+static void expect_plain_check_agrees_on_variants(const struct frame *base, const char *what,
+                                                  bool base_is_plain)
+{
+    static const uint8_t values[] = { 0x00, 0x01, 0x05, 0x08, 0x14, 0x45, 0x46, 0x7f, 0xff };
+    struct frame f;
+
+    cr_assert_eq(parse_ipv4_plain_ok(base->bytes, base->len), base_is_plain,
+                 "%s: the frame as built", what);
+    for (uint16_t len = 0; len <= base->len; len++)
+        expect_plain_check_agrees(base->bytes, len, what);
+    for (uint16_t off = 0; off < base->len && off < 64; off++) {
+        for (size_t v = 0; v < sizeof(values); v++) {
+            for (int reseal = 0; reseal < 2; reseal++) {
+                f = *base;
+                f.bytes[off] = values[v];
+                if (reseal && base->ip_off != 0 && (f.bytes[f.ip_off] >> 4) == 4 &&
+                    (size_t)f.ip_off + (f.bytes[f.ip_off] & 0x0f) * 4u <= f.len)
+                    reseal_ipv4_csum(&f);
+                expect_plain_check_agrees(f.bytes, f.len, what);
+            }
+        }
+    }
+}
+
+Test(parse, plain_ipv4_check_agrees_with_parse_frame)
+{
+    struct frame f;
+
+    build_ipv4_udp(&f);
+    expect_plain_check_agrees_on_variants(&f, "udp", true);
+    build_ipv4_tcp(&f, 0, 1);
+    expect_plain_check_agrees_on_variants(&f, "tcp", true);
+    build_ipv4_tcp(&f, 1, 0);
+    expect_plain_check_agrees_on_variants(&f, "ip options, tcp", false);
+
+    put_eth(&f, ETHERTYPE_IPV4);
+    put_ipv4(&f, IPPROTO_ICMP_, 0, 0);
+    put_icmp(&f, ICMP_ECHO_REQUEST, 0, 8, 4);
+    seal_ipv4(&f);
+    expect_plain_check_agrees_on_variants(&f, "icmp", true);
+
+    put_eth(&f, ETHERTYPE_IPV4);
+    put_ipv4(&f, IPPROTO_ICMPV6_, 0, 0);
+    put_icmp(&f, 128, 0, 4, 0);
+    seal_ipv4(&f);
+    expect_plain_check_agrees_on_variants(&f, "icmpv6 over ipv4", true);
+
+    put_eth(&f, ETHERTYPE_IPV4);
+    put_ipv4(&f, 47, 0, 0);
+    put_payload(&f, 3);
+    seal_ipv4(&f);
+    expect_plain_check_agrees_on_variants(&f, "unknown protocol", true);
+
+    put_eth(&f, ETHERTYPE_IPV4);
+    put_ipv4(&f, IPPROTO_UDP_, IPV4_FLAG_MF, 0);
+    put_udp(&f, 1, 2, 40);
+    f.len -= 20;
+    seal_ipv4(&f);
+    expect_plain_check_agrees_on_variants(&f, "first fragment", false);
+
+    put_eth(&f, ETHERTYPE_VLAN);
+    put_tag(&f, 7, ETHERTYPE_IPV4);
+    put_ipv4(&f, IPPROTO_UDP_, 0, 0);
+    put_udp(&f, 1, 2, 6);
+    seal_ipv4(&f);
+    expect_plain_check_agrees_on_variants(&f, "tagged", false);
+
+    build_ipv6_udp(&f);
+    expect_plain_check_agrees_on_variants(&f, "ipv6", false);
+}
+
+/* Ethernet pads a short IP packet to 60 bytes: the padding is no error. */
+Test(parse, plain_ipv4_check_accepts_padding_after_the_packet)
+{
+    struct frame f;
+
+    put_eth(&f, ETHERTYPE_IPV4);
+    put_ipv4(&f, IPPROTO_TCP_, 0, 0);
+    put_tcp(&f, 80, 1234, 0, 0);
+    seal_ipv4(&f);
+    put_fill(&f, 6, 0);
+    cr_assert_eq(f.len, 60);
+    cr_assert(parse_ipv4_plain_ok(f.bytes, f.len));
+    expect_plain_check_agrees_on_variants(&f, "padded", true);
+}
+
 /* ---- drop reason names ------------------------------------------------- */
 
 Test(drop, every_reason_has_its_name)
