@@ -8,6 +8,9 @@
                             fuzzer to start from
   config/<what>.conf        pktmetal.conf texts: every directive, the modes,
                             two errors
+  bpf/<what>                programs of 0, BPF_MAX_INSNS and one more
+                            instructions (the other bpf inputs were found by
+                            libFuzzer)
 
 A pipeline input is the header fuzz_pipeline.c reads (input port, knobs,
 time since the previous input) and then the frame; the addresses are those
@@ -287,6 +290,25 @@ stats-interval-ms 500
 }
 
 
+BPF_MAX_INSNS = 512                             # net/bpf.h
+
+
+def bpf_input(insns, packet):
+    """fuzz_bpf.c's layout: a little-endian count, the instructions, the packet."""
+    body = b"".join(struct.pack("<HBBI", code, jt, jf, k) for code, jt, jf, k in insns)
+    return struct.pack("<H", len(insns)) + body + packet
+
+
+def bpf_seeds():
+    packet = pad(eth(ETH_IPV4) + ipv4(udp(), 17))
+    # ldh [12]; jeq #0x800 jt 254 (a long forward jump); ld #i ...; ret a
+    longest = [(0x28, 0, 0, 12), (0x15, 254, 0, 0x800)]
+    longest += [(0x00, 0, 0, i) for i in range(BPF_MAX_INSNS - 3)] + [(0x16, 0, 0, 0)]
+    yield "empty-program", bpf_input([], packet)
+    yield "longest-program", bpf_input(longest, packet)
+    yield "one-too-many", bpf_input([(0x00, 0, 0, 1)] + longest, packet)
+
+
 def write_all(dirname, items, remove_stale=lambda name: False):
     """Writes items (name, bytes) into dirname; removes the files remove_stale
     picks that are not among them."""
@@ -309,7 +331,8 @@ def main():
     # libFuzzer names what it finds by SHA-1: hex digits, no '-'.
     n = write_all("pipeline", pipeline_seeds(), remove_stale=lambda name: "-" in name)
     m = write_all("config", ((k, v.encode()) for k, v in CONFIG_SEEDS.items()))
-    print("make_seeds: %d pipeline seeds, %d config seeds in %s" % (n, m, CORPUS))
+    b = write_all("bpf", bpf_seeds(), remove_stale=lambda name: "-" in name)
+    print("make_seeds: %d pipeline, %d config, %d bpf seeds in %s" % (n, m, b, CORPUS))
 
 
 if __name__ == "__main__":
