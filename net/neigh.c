@@ -180,12 +180,6 @@ struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint
     return n;
 }
 
-void neigh_touch(struct neigh *n, uint64_t now_ns)
-{
-    n->used_ns = now_ns;
-    n->flags |= NEIGH_F_USED;
-}
-
 void neigh_release(struct neigh_table *t, struct neigh *n)
 {
     unlink_from_bucket(t, n);

@@ -86,8 +86,13 @@ struct neigh *neigh_find(struct neigh_table *t, uint32_t ip);
  * not allowed. */
 struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint64_t now_ns,
                           bool may_evict);
-/* Records that a packet is being sent through n now. */
-void neigh_touch(struct neigh *n, uint64_t now_ns);
+/* Records that a packet is being sent through n now (inline: the
+ * forwarding fast path does it per packet). */
+static inline void neigh_touch(struct neigh *n, uint64_t now_ns)
+{
+    n->used_ns = now_ns;
+    n->flags |= NEIGH_F_USED;
+}
 /* Returns the slot; its queue must be empty. */
 void neigh_release(struct neigh_table *t, struct neigh *n);
 

@@ -72,18 +72,27 @@ static void flush_port(struct pipeline *pl, struct pipeline_port *pp)
     pp->nb_tx = 0;
 }
 
+static inline void tx_append(struct pipeline *pl, struct pipeline_port *pp, struct pktbuf *pkt)
+{
+    uint16_t k = pp->nb_tx;
+
+    if (k == PIPELINE_TX_BATCH) {
+        flush_port(pl, pp);          /* rare: a flood or a burst of ARP work */
+        k = 0;
+    }
+    pp->tx[k] = pkt;
+    pp->nb_tx = (uint16_t)(k + 1);
+}
+
 void pipeline_emit(struct pipeline *pl, uint16_t port, struct pktbuf *pkt)
 {
     if (port >= pl->nb_ports) {
         pipeline_drop(pl, pkt, DROP_NO_OUTPUT);
         return;
     }
-    struct pipeline_port *pp = &pl->ports[port];
     if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_TX, port))
         capture_packet(pl->capture, pkt, CAPTURE_POINT_TX, port, 0, pl->now_ns);
-    if (pp->nb_tx == PIPELINE_TX_BATCH)
-        flush_port(pl, pp);          /* rare: a flood or a burst of ARP work */
-    pp->tx[pp->nb_tx++] = pkt;
+    tx_append(pl, &pl->ports[port], pkt);
 }
 
 void pipeline_flush(struct pipeline *pl)
@@ -260,11 +269,63 @@ static void run_one(struct pipeline *pl, struct pktbuf *pkt)
     }
 }
 
+/* Router mode's fast path, router_forward_burst, when nothing else has to
+ * see a packet before the router: no program, no active ACL, no RX capture
+ * on the port (TX and drop captures happen in pipeline_emit/pipeline_drop
+ * either way). */
+static bool router_fast_path_ok(const struct pipeline *pl, uint16_t in_port)
+{
+    return pl->mode == CONFIG_MODE_ROUTER && pl->router != NULL && pl->prog == NULL &&
+           !acl_active(pl) &&
+           !(capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_RX, in_port));
+}
+
+/* The router settles runs of packets without the parser; each packet it
+ * leaves goes the general way (parse, router_input) before the run goes on,
+ * so packets are handled, and leave, in the order they came. */
+static void run_router_fast(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts,
+                            uint16_t n)
+{
+    uint16_t verdicts[PIPELINE_BURST];
+
+    while (n > 0) {
+        uint16_t chunk = n < PIPELINE_BURST ? n : PIPELINE_BURST;
+        uint16_t done = router_forward_burst(pl->router, in_port, pkts, chunk, pl->now_ns,
+                                             verdicts);
+        bool plain_tx = !capturing(pl);   /* else pipeline_emit: TX capture */
+
+        for (uint16_t i = 0; i < done; i++) {
+            struct pktbuf *pkt = pkts[i];
+            uint16_t v = verdicts[i];
+
+            pkt->port = in_port;
+            if (v & ROUTER_VERDICT_DROP)
+                pipeline_drop(pl, pkt, (enum drop_reason)(v & ~ROUTER_VERDICT_DROP));
+            else if (plain_tx && v < pl->nb_ports)
+                tx_append(pl, &pl->ports[v], pkt);
+            else
+                pipeline_emit(pl, v, pkt);
+        }
+        pkts += done;
+        n -= done;
+        if (done < chunk) {
+            pkts[0]->port = in_port;
+            run_one(pl, pkts[0]);
+            pkts++;
+            n--;
+        }
+    }
+}
+
 void pipeline_run(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts, uint16_t n,
                   uint64_t now_ns)
 {
     pl->now_ns = now_ns;
     pl->received += n;
+    if (router_fast_path_ok(pl, in_port)) {
+        run_router_fast(pl, in_port, pkts, n);
+        return;
+    }
     for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
         __builtin_prefetch(pktbuf_data(pkts[i]));
     for (uint16_t i = 0; i < n; i++) {

@@ -134,6 +134,8 @@ struct router_port {
 struct router_next_hop {
     uint32_t gw;                /* 0: connected, the destination is the next hop */
     uint16_t port;
+    uint32_t neigh_hint;        /* gw's neighbour entry when last looked up: the
+                                 * fast path checks it still is (next_hop_neigh) */
 };
 
 struct icmp_bucket {
@@ -150,6 +152,10 @@ struct router {
     struct router_port ports[ROUTER_MAX_PORTS];
     uint16_t nb_port_slots;     /* highest configured port + 1: the per-packet
                                  * address checks walk only these */
+    uint32_t nb_specials;       /* our addresses and our networks' broadcast */
+    uint32_t specials[2 * ROUTER_MAX_PORTS];  /* addresses: what the fast path
+                                 * leaves to router_input when seen */
+    uint64_t specials_filter;   /* bit special_bit(a) set for every special a */
     uint32_t nb_next_hops;
     struct router_next_hop next_hops[ROUTER_MAX_NEXT_HOPS];
     struct icmp_bucket icmp;    /* errors */
@@ -190,18 +196,16 @@ static void bytes_zero(void *dst, size_t n)
     }
 }
 
+/* __builtin_memcpy/memcmp of a constant 6 bytes are expanded inline (a
+ * 4-byte and a 2-byte access), never a call. */
 static void mac_copy(uint8_t *dst, const uint8_t *src)
 {
-    for (int i = 0; i < ETH_ALEN; i++)
-        dst[i] = src[i];
+    __builtin_memcpy(dst, src, ETH_ALEN);
 }
 
 static bool mac_equal(const uint8_t *a, const uint8_t *b)
 {
-    for (int i = 0; i < ETH_ALEN; i++)
-        if (a[i] != b[i])
-            return false;
-    return true;
+    return __builtin_memcmp(a, b, ETH_ALEN) == 0;
 }
 
 /* The I/G bit: broadcast and multicast MACs. */
@@ -581,17 +585,24 @@ static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct p
  * word (RFC 1624 eqn. 3; RFC 1812 5.3.1), the frame re-addressed from the
  * output port to the neighbour and cut to the IP packet: whatever followed
  * it in the frame we received (padding, or junk) is not passed on. */
-static void forward_emit(struct router *r, struct pktbuf *pkt, const struct neigh *n)
+static inline void forward_rewrite(struct router *r, struct pktbuf *pkt, const struct neigh *n)
 {
     uint8_t *frame = pktbuf_data(pkt);
     struct ipv4_hdr *ip = (struct ipv4_hdr *)(frame + ETH_HDR_LEN);
-    uint16_t old_word = pm_htons((uint16_t)(ip->ttl << 8 | ip->proto));
+    struct eth_hdr *eth = (struct eth_hdr *)frame;
 
     ip->ttl--;
-    ip->csum = csum_update16(ip->csum, old_word, pm_htons((uint16_t)(ip->ttl << 8 | ip->proto)));
-    eth_write(frame, n->mac, r->ports[n->port].mac, ETHERTYPE_IPV4);
+    ip->csum = csum_ttl_decrement(ip->csum);
+    /* The type stays: only untagged IPv4 frames come this way. */
+    mac_copy(eth->dst, n->mac);
+    mac_copy(eth->src, r->ports[n->port].mac);
     frame_set_len(pkt, (uint16_t)(ETH_HDR_LEN + pm_ntohs(ip->total_len)));
     r->stats.forwarded++;
+}
+
+static void forward_emit(struct router *r, struct pktbuf *pkt, const struct neigh *n)
+{
+    forward_rewrite(r, pkt, n);
     router_emit(r, n->port, pkt);
 }
 
@@ -903,6 +914,119 @@ void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *p
         router_drop(r, pkt, DROP_UNSUPPORTED);
 }
 
+/* --- the forwarding fast path --------------------------------------------- */
+
+/*
+ * router_forward_burst (router.h) settles, without parse_frame or
+ * router_input, the packets whose whole way through them can be told from
+ * a few fields, and does to each exactly what that way would do:
+ *
+ *   parse_ipv4_plain_ok (untagged IPv4, no options, not a fragment, valid),
+ *   to the input port's MAC, no giant, a source that is neither reserved nor
+ *   one of the specials (our addresses, our networks' broadcast addresses),
+ *   a destination that is not a special either; then
+ *     a reserved destination   dropped, ipv4_dst_refused's reason
+ *     otherwise                TTL > 1, a route, and a neighbour whose MAC
+ *                              neigh_output would use with no side effect
+ *                              but neigh_touch: forwarded (forward_rewrite)
+ *
+ * Anything else (ARP, ICMP to answer, options, TTL expiry, no route, a
+ * neighbour to resolve or probe, a packet to us) ends the run, and the
+ * pipeline gives that packet to parse_frame and router_input, in order.
+ * The fast path changes no state that router_input would not change for
+ * the same packet at the same moment.
+ */
+
+/* A one-word Bloom filter in front of the list: most addresses are
+ * answered by one bit. Fibonacci hashing spreads neighbouring addresses. */
+static unsigned special_bit(uint32_t a)
+{
+    return (a * 0x9e3779b1u) >> 26;
+}
+
+static bool addr_is_special(const struct router *r, uint32_t a)
+{
+    if (!((r->specials_filter >> special_bit(a)) & 1))
+        return false;
+    for (uint32_t i = 0; i < r->nb_specials; i++)
+        if (r->specials[i] == a)
+            return true;
+    return false;
+}
+
+/* The entry for gateway ip of next hop nh: the one the slot remembers if it
+ * still holds ip (a live entry is unique per address), else a lookup,
+ * remembered. NULL if there is none. */
+static struct neigh *next_hop_neigh(struct router *r, struct router_next_hop *nh, uint32_t ip)
+{
+    struct neigh *n = &r->neigh.entries[nh->neigh_hint];
+
+    if (n->ip == ip && n->state != NEIGH_FREE)
+        return n;
+    n = neigh_find(&r->neigh, ip);
+    if (n != NULL)
+        nh->neigh_hint = (uint32_t)(n - r->neigh.entries);
+    return n;
+}
+
+/* Whether neigh_output would send through n now without changing its state
+ * or sending anything itself. */
+static bool neigh_ready(const struct neigh *n, uint64_t now_ns)
+{
+    switch (n->state) {
+    case NEIGH_STATIC:
+    case NEIGH_PROBE:
+        return true;
+    case NEIGH_REACHABLE:
+        return elapsed_ns(now_ns, n->changed_ns) < ROUTER_NEIGH_REACHABLE_NS;
+    default:
+        return false;
+    }
+}
+
+static uint16_t fast_verdict(struct router *r, const struct router_port *in, struct pktbuf *pkt,
+                             uint64_t now_ns)
+{
+    uint8_t *frame = pktbuf_data(pkt);
+    const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(frame + ETH_HDR_LEN);
+    uint32_t nh_id;
+
+    if (pkt->data_len > ETH_HDR_LEN + ROUTER_MTU || !parse_ipv4_plain_ok(frame, pkt->data_len) ||
+        !mac_equal(frame, in->mac))
+        return ROUTER_VERDICT_SLOW;
+    uint32_t src = pm_ntohl(ip->src), dst = pm_ntohl(ip->dst);
+    if (addr_is_reserved(src) || addr_is_special(r, src) || addr_is_special(r, dst))
+        return ROUTER_VERDICT_SLOW;
+    if (addr_is_reserved(dst))
+        return (uint16_t)(ROUTER_VERDICT_DROP | ipv4_dst_refused(r, dst));
+    if (ip->ttl <= 1 || lpm_lookup(r->lpm, dst, &nh_id) != 0 || nh_id >= r->nb_next_hops)
+        return ROUTER_VERDICT_SLOW;
+    struct router_next_hop *nh = &r->next_hops[nh_id];
+    struct neigh *n = nh->gw != 0 ? next_hop_neigh(r, nh, nh->gw) : neigh_find(&r->neigh, dst);
+    if (n == NULL || !neigh_ready(n, now_ns))
+        return ROUTER_VERDICT_SLOW;
+    neigh_touch(n, now_ns);
+    forward_rewrite(r, pkt, n);
+    return n->port;
+}
+
+uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf *const *pkts,
+                              uint16_t n, uint64_t now_ns, uint16_t *verdicts)
+{
+    const struct router_port *in = port_of(r, in_port);
+    uint16_t i = 0;
+
+    if (in == NULL)
+        return 0;
+    for (; i < n; i++) {
+        uint16_t v = fast_verdict(r, in, pkts[i], now_ns);
+        if (v == ROUTER_VERDICT_SLOW)
+            break;
+        verdicts[i] = v;
+    }
+    return i;
+}
+
 /* --- timers --------------------------------------------------------------- */
 
 /* A request is due for a resolving or probing entry: send it, or give up
@@ -1027,6 +1151,11 @@ int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
     p->configured = true;
     if (port >= r->nb_port_slots)
         r->nb_port_slots = (uint16_t)(port + 1);
+    r->specials[r->nb_specials++] = addr;
+    if (len <= 30)
+        r->specials[r->nb_specials++] = addr | ~mask;
+    for (uint32_t i = 0; i < r->nb_specials; i++)
+        r->specials_filter |= 1ull << special_bit(r->specials[i]);
     return 0;
 }
 

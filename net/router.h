@@ -95,6 +95,19 @@ int router_set_icmp_rate(struct router *r, uint32_t errors_per_s, uint32_t echo_
 /* Consumes pkt (received on pkt->port, parsed into *pi). */
 void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
                   uint64_t now_ns);
+
+/* The forwarding fast path (router.c): settles pkts[0..], received on
+ * in_port, in order, up to the first it cannot, without parse_frame. Each
+ * settled packet is either forwarded (rewritten; verdicts[i] = the output
+ * port, for the caller to send it out of) or refused for its destination
+ * (untouched; verdicts[i] = ROUTER_VERDICT_DROP | the reason, for the caller
+ * to drop), exactly as parse_frame and router_input would have done.
+ * Returns how many it settled; the next packet, if any, needs parse_frame
+ * and router_input. pkt->port is not read. */
+#define ROUTER_VERDICT_DROP 0x8000u
+#define ROUTER_VERDICT_SLOW 0xffffu     /* internal: not settled */
+uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf *const *pkts,
+                              uint16_t n, uint64_t now_ns, uint16_t *verdicts);
 /* ARP retries and timeouts, entry expiry; call every few ms or more. */
 void router_tick(struct router *r, uint64_t now_ns);
 

@@ -1,0 +1,416 @@
+/*
+ * The router's forwarding fast path (router_forward_burst, used by
+ * pipeline_run in router mode) against the general path (parse_frame and
+ * router_input), which a pass-everything program hook forces.
+ *
+ * Two worlds, each a pipeline, an LPM table, a router and two software
+ * ports, configured alike, are fed the same frames at the same times: one
+ * takes the fast path where it can, the other never does. After every
+ * frame both must have done the same thing: the same drops by reason, the
+ * same frames (byte for byte) out of the same ports, the same router
+ * counters and the same buffer ledger. The frames are the forwardable kind
+ * the fast path is for, every destination and source class the router
+ * treats specially, neighbours in each state, and the base frame with each
+ * of its first 64 bytes changed, with and without the checksum resealed,
+ * cut short and padded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "net/csum.h"
+#include "net/lpm.h"
+#include "net/pipeline.h"
+#include "net/pool.h"
+#include "net/router.h"
+#include "tests/models/sink_netdev.h"
+
+#define POOL_BYTES  (8u << 20)
+#define NB_WPORTS   2
+#define NS_PER_S    1000000000ull
+
+static const uint8_t MAC_HOST[6] = { 0x02, 0, 0, 0, 0, 0x05 };   /* 10.0.0.5 on port 0 */
+static const uint8_t MAC_GW_STATIC[6] = { 0x02, 0, 0, 0, 1, 0x02 };
+static const uint8_t MAC_GW_LEARNED[6] = { 0x02, 0, 0, 0, 1, 0x03 };
+
+struct world {
+    struct sink_netdev ports[NB_WPORTS];
+    struct netdev *devs[NB_WPORTS];
+    struct config cfg;
+    struct pipeline pl;
+    void *lpm_mem, *router_mem;
+    struct router *r;
+};
+
+static void *pool_mem;
+static struct pool *pool;
+static struct world fast, general;
+
+static enum pipeline_verdict pass_all(void *ctx, struct pktbuf *pkt, uint16_t *port)
+{
+    (void)ctx, (void)pkt, (void)port;
+    return PIPELINE_PASS;
+}
+
+static void world_emit(void *ctx, uint16_t port, struct pktbuf *pkt)
+{
+    pipeline_emit(ctx, port, pkt);
+}
+
+static void world_drop(void *ctx, struct pktbuf *pkt, enum drop_reason why)
+{
+    pipeline_drop(ctx, pkt, why);
+}
+
+static uint32_t ip4(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+    return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
+}
+
+static void world_run(struct world *w, const uint8_t *frame, uint16_t len, uint16_t in_port,
+                      uint64_t now_ns)
+{
+    struct pktbuf *b = pool_get(pool);
+
+    cr_assert_not_null(b);
+    memcpy(pktbuf_data(b), frame, len);
+    b->data_len = len;
+    pipeline_run(&w->pl, in_port, &b, 1, now_ns);
+    pipeline_flush(&w->pl);
+}
+
+/* An ARP request from ip/mac on port 1 for the router's address there:
+ * the router learns the sender (REACHABLE) and answers. */
+static void world_learn(struct world *w, uint32_t ip, const uint8_t mac[6], uint64_t now_ns)
+{
+    uint8_t f[60] = { 0 };
+    struct arp_hdr *arp = (struct arp_hdr *)(f + 14);
+
+    memset(f, 0xff, 6);
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    arp->htype = pm_htons(ARP_HTYPE_ETHER);
+    arp->ptype = pm_htons(ETHERTYPE_IPV4);
+    arp->hlen = 6;
+    arp->plen = 4;
+    arp->op = pm_htons(ARP_OP_REQUEST);
+    memcpy(arp->sha, mac, 6);
+    uint32_t spa = pm_htonl(ip), tpa = pm_htonl(ip4(10, 1, 0, 1));
+    memcpy(arp->spa, &spa, 4);
+    memcpy(arp->tpa, &tpa, 4);
+    world_run(w, f, sizeof(f), 1, now_ns);
+}
+
+/*
+ *   port 0  10.0.0.1/24    hosts, among them 10.0.0.5 (the frames' source)
+ *   port 1  10.1.0.1/24    10.1.0.2 static, 10.1.0.3 learned by ARP
+ *   192.168.0.0/16 via 10.1.0.2, 172.16.0.0/12 via 10.1.0.3,
+ *   198.51.100.0/24 via 10.1.0.9 (never answers), 203.0.113.0/24 via
+ *   10.0.0.9 (the input port's own network), 10.1.0.1/32 and
+ *   10.0.0.255/32 via 10.1.0.2; nothing else
+ */
+static void world_init(struct world *w, bool general_path)
+{
+    for (int p = 0; p < NB_WPORTS; p++) {
+        uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, (uint8_t)(0x10 + p) };
+        sink_netdev_init(&w->ports[p], (uint16_t)p, mac, pool);
+        w->devs[p] = &w->ports[p].nd;
+    }
+    config_defaults(&w->cfg);
+    w->cfg.mode = CONFIG_MODE_ROUTER;
+    pipeline_init(&w->pl, &w->cfg, w->devs, NB_WPORTS, pool);
+    if (general_path)
+        w->pl.prog = pass_all;
+    w->lpm_mem = malloc(lpm_mem_bytes(64));
+    w->router_mem = malloc(router_mem_bytes());
+    struct lpm *lpm = lpm_create(w->lpm_mem, lpm_mem_bytes(64), 64);
+    struct router_io io = { .pool = pool, .emit = world_emit, .drop = world_drop, .ctx = &w->pl };
+    w->r = router_create(w->router_mem, router_mem_bytes(), lpm, &io);
+    cr_assert_not_null(w->r);
+    w->pl.router = w->r;
+    /* Plenty of ICMP tokens: an error is never left out for want of one. */
+    cr_assert_eq(router_set_icmp_rate(w->r, ROUTER_ICMP_RATE_MAX, ROUTER_ICMP_RATE_MAX), 0);
+    cr_assert_eq(router_add_port(w->r, 0, ip4(10, 0, 0, 1), 24, w->ports[0].nd.mac), 0);
+    cr_assert_eq(router_add_port(w->r, 1, ip4(10, 1, 0, 1), 24, w->ports[1].nd.mac), 0);
+    cr_assert_eq(router_add_neighbor(w->r, ip4(10, 1, 0, 2), MAC_GW_STATIC), 0);
+    cr_assert_eq(router_add_route(w->r, ip4(192, 168, 0, 0), 16, ip4(10, 1, 0, 2)), 0);
+    cr_assert_eq(router_add_route(w->r, ip4(172, 16, 0, 0), 12, ip4(10, 1, 0, 3)), 0);
+    cr_assert_eq(router_add_route(w->r, ip4(198, 51, 100, 0), 24, ip4(10, 1, 0, 9)), 0);
+    cr_assert_eq(router_add_route(w->r, ip4(203, 0, 113, 0), 24, ip4(10, 0, 0, 9)), 0);
+    /* Host routes over our own address and a broadcast address: those are
+     * still ours, whatever the table says. */
+    cr_assert_eq(router_add_route(w->r, ip4(10, 1, 0, 1), 32, ip4(10, 1, 0, 2)), 0);
+    cr_assert_eq(router_add_route(w->r, ip4(10, 0, 0, 255), 32, ip4(10, 1, 0, 2)), 0);
+    world_learn(w, ip4(10, 1, 0, 3), MAC_GW_LEARNED, NS_PER_S);
+}
+
+static void setup(void)
+{
+    pool_mem = aligned_alloc(4096, POOL_BYTES);
+    pool = pool_create(pool_mem, (dma_addr_t)(uintptr_t)pool_mem, POOL_BYTES, 0);
+    cr_assert_not_null(pool);
+    world_init(&fast, false);
+    world_init(&general, true);
+}
+
+static void teardown(void)
+{
+    struct world *ws[] = { &fast, &general };
+
+    for (int i = 0; i < 2; i++) {
+        free(ws[i]->lpm_mem);
+        free(ws[i]->router_mem);
+    }
+    free(pool_mem);
+}
+
+TestSuite(router_fast, .init = setup, .fini = teardown);
+
+/* ---- frames -------------------------------------------------------------- */
+
+struct frame {
+    uint8_t bytes[1600];
+    uint16_t len;
+};
+
+static void seal(struct frame *f)
+{
+    struct ipv4_hdr *ip = (struct ipv4_hdr *)(f->bytes + 14);
+
+    ip->csum = 0;
+    ip->csum = csum_ipv4_header(ip, (size_t)(ip->ver_ihl & 0xf) * 4);
+}
+
+/* MAC_HOST -> port 0's MAC, src -> dst, protocol proto with a well-formed
+ * header for it and `payload` more bytes, TTL 64. */
+static void make_frame(struct frame *f, uint32_t src, uint32_t dst, uint8_t proto,
+                       uint16_t payload)
+{
+    struct ipv4_hdr *ip = (struct ipv4_hdr *)(f->bytes + 14);
+    uint8_t *l4 = f->bytes + 34;
+    uint16_t l4_len = proto == IPPROTO_TCP_ ? 20 : proto == IPPROTO_UDP_ || proto == IPPROTO_ICMP_ ? 8 : 0;
+
+    memset(f->bytes, 0, sizeof(f->bytes));
+    memcpy(f->bytes, fast.ports[0].nd.mac, 6);
+    memcpy(f->bytes + 6, MAC_HOST, 6);
+    f->bytes[12] = 0x08;
+    ip->ver_ihl = 0x45;
+    ip->total_len = pm_htons((uint16_t)(20 + l4_len + payload));
+    ip->id = pm_htons(0x1234);
+    ip->ttl = 64;
+    ip->proto = proto;
+    ip->src = pm_htonl(src);
+    ip->dst = pm_htonl(dst);
+    if (proto == IPPROTO_UDP_) {
+        struct udp_hdr *udp = (struct udp_hdr *)l4;
+        udp->sport = pm_htons(4000);
+        udp->dport = pm_htons(5001);
+        udp->len = pm_htons((uint16_t)(8 + payload));
+    } else if (proto == IPPROTO_TCP_) {
+        struct tcp_hdr *tcp = (struct tcp_hdr *)l4;
+        tcp->sport = pm_htons(40000);
+        tcp->dport = pm_htons(80);
+        tcp->data_off = 5 << 4;
+        tcp->flags = 0x10;
+    } else if (proto == IPPROTO_ICMP_) {
+        l4[0] = ICMP_ECHO_REQUEST;
+    }
+    for (uint16_t i = 0; i < payload; i++)
+        l4[l4_len + i] = (uint8_t)i;
+    f->len = (uint16_t)(34 + l4_len + payload);
+    if (f->len < 60)
+        f->len = 60;
+    seal(f);
+}
+
+/* ---- comparing the worlds ------------------------------------------------ */
+
+struct outcome {
+    uint64_t drops[DROP__COUNT];
+    uint32_t nb_sent[NB_WPORTS];
+    uint16_t sent_len[NB_WPORTS];
+    uint8_t sent[NB_WPORTS][SINK_KEEP_BYTES];
+    struct router_stats stats;
+    struct pipeline_accounting ledger;
+};
+
+static void world_frame(struct world *w, const struct frame *f, uint64_t now_ns,
+                        struct outcome *o)
+{
+    uint64_t drops_before[DROP__COUNT];
+
+    memcpy(drops_before, w->pl.drops, sizeof(drops_before));
+    for (int p = 0; p < NB_WPORTS; p++)
+        w->ports[p].nb_sent = 0;
+    world_run(w, f->bytes, f->len, 0, now_ns);
+    memset(o, 0, sizeof(*o));
+    for (int d = 0; d < DROP__COUNT; d++)
+        o->drops[d] = w->pl.drops[d] - drops_before[d];
+    for (int p = 0; p < NB_WPORTS; p++) {
+        o->nb_sent[p] = w->ports[p].nb_sent;
+        if (o->nb_sent[p] > 0) {
+            o->sent_len[p] = w->ports[p].kept_len[0];
+            memcpy(o->sent[p], w->ports[p].kept[0], SINK_KEEP_BYTES);
+        }
+    }
+    router_get_stats(w->r, &o->stats);
+    pipeline_get_accounting(&w->pl, &o->ledger);
+}
+
+static unsigned nb_forwarded;          /* frames the router forwarded, so far */
+static uint64_t last_forwarded;
+
+static void expect_same(const struct frame *f, uint64_t now_ns, const char *what, int variant)
+{
+    struct outcome a, b;
+
+    world_frame(&fast, f, now_ns, &a);
+    world_frame(&general, f, now_ns, &b);
+    for (int d = 0; d < DROP__COUNT; d++)
+        cr_assert_eq(a.drops[d], b.drops[d], "%s #%d: drops of %s %llu (fast) vs %llu", what,
+                     variant, drop_reason_name((enum drop_reason)d),
+                     (unsigned long long)a.drops[d], (unsigned long long)b.drops[d]);
+    for (int p = 0; p < NB_WPORTS; p++) {
+        cr_assert_eq(a.nb_sent[p], b.nb_sent[p], "%s #%d: port %d sent %u (fast) vs %u", what,
+                     variant, p, a.nb_sent[p], b.nb_sent[p]);
+        cr_assert_eq(a.sent_len[p], b.sent_len[p], "%s #%d: port %d frame length", what, variant,
+                     p);
+        cr_assert_arr_eq(a.sent[p], b.sent[p], SINK_KEEP_BYTES, "%s #%d: port %d frame bytes",
+                         what, variant, p);
+    }
+    cr_assert_arr_eq(&a.stats, &b.stats, sizeof(a.stats), "%s #%d: router counters", what,
+                     variant);
+    cr_assert_arr_eq(&a.ledger, &b.ledger, sizeof(a.ledger), "%s #%d: ledger", what, variant);
+    nb_forwarded += a.stats.forwarded != last_forwarded;
+    last_forwarded = a.stats.forwarded;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+Test(router_fast, every_destination_and_source_class_matches_the_general_path)
+{
+    static const uint32_t dsts[] = {
+        0xc0a80101, 0xac100505, 0x0a010002, 0x0a010003, 0x0a010007, 0xc6336407, 0xcb007107,
+        0x08080808, 0xe0000005, 0xef010101, 0xffffffff, 0x00010203, 0x7f000001, 0xf0000001,
+        0x0a000001, 0x0a0000ff, 0x0a0100ff, 0x0a010001, 0x0a000006,
+    };
+    static const uint32_t srcs[] = {
+        0x0a000005, 0x0a000001, 0x0a0000ff, 0x0a010001, 0x0a0100ff, 0x7f000001, 0x00000000,
+        0xe0000001, 0xffffffff, 0xc0a80909,
+    };
+    static const uint8_t protos[] = { IPPROTO_UDP_, IPPROTO_TCP_, IPPROTO_ICMP_, 47 };
+    struct frame f;
+    uint64_t now = 2 * NS_PER_S;
+
+    for (size_t s = 0; s < sizeof(srcs) / sizeof(srcs[0]); s++)
+        for (size_t d = 0; d < sizeof(dsts) / sizeof(dsts[0]); d++)
+            for (size_t p = 0; p < sizeof(protos); p++) {
+                make_frame(&f, srcs[s], dsts[d], protos[p], 18);
+                expect_same(&f, now, "class", (int)(s * 1000 + d * 10 + p));
+                now += 1000;
+            }
+    cr_assert_gt(nb_forwarded, 20, "some frames were forwarded");
+}
+
+Test(router_fast, every_byte_changed_matches_the_general_path)
+{
+    static const uint8_t values[] = { 0x00, 0x01, 0x05, 0x06, 0x08, 0x11, 0x45, 0x46, 0x7f,
+                                      0x80, 0xfe, 0xff };
+    struct frame base, f;
+    uint64_t now = 2 * NS_PER_S;
+
+    make_frame(&base, ip4(10, 0, 0, 5), ip4(192, 168, 1, 1), IPPROTO_UDP_, 18);
+    for (uint16_t off = 0; off < 64; off++)
+        for (size_t v = 0; v < sizeof(values); v++)
+            for (int reseal = 0; reseal < 2; reseal++) {
+                f = base;
+                f.bytes[off] = values[v];
+                if (reseal && off >= 14 && off < 34)
+                    seal(&f);
+                expect_same(&f, now, "byte", off * 100 + (int)v * 2 + reseal);
+                now += 1000;
+            }
+    for (uint16_t len = 0; len <= base.len + 8; len++) {
+        f = base;
+        f.len = len;
+        expect_same(&f, now, "length", len);
+    }
+    cr_assert_gt(nb_forwarded, 100);
+}
+
+Test(router_fast, ttl_lengths_and_neighbour_states_match_the_general_path)
+{
+    struct frame f;
+    uint64_t now = 2 * NS_PER_S;
+
+    for (int ttl = 0; ttl < 4; ttl++) {
+        make_frame(&f, ip4(10, 0, 0, 5), ip4(172, 16, 1, 1), IPPROTO_UDP_, 18);
+        ((struct ipv4_hdr *)(f.bytes + 14))->ttl = (uint8_t)ttl;
+        seal(&f);
+        expect_same(&f, now, "ttl", ttl);
+    }
+    /* Short packets are padded on output, long ones kept, giants refused. */
+    static const uint16_t payloads[] = { 0, 1, 5, 6, 18, 100, 1472, 1473 };
+    for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+        make_frame(&f, ip4(10, 0, 0, 5), ip4(192, 168, 3, 3), IPPROTO_UDP_, payloads[i]);
+        expect_same(&f, now, "payload", payloads[i]);
+        make_frame(&f, ip4(10, 0, 0, 5), ip4(192, 168, 3, 3), IPPROTO_TCP_, payloads[i]);
+        expect_same(&f, now, "tcp payload", payloads[i]);
+    }
+    make_frame(&f, ip4(10, 0, 0, 5), ip4(192, 168, 3, 3), IPPROTO_UDP_, 18);
+    f.len = 200;                                   /* junk after the packet */
+    expect_same(&f, now, "trailer", 0);
+    /* Time goes on in steps of 2 s, with the timers run: the learned
+     * gateway goes stale after the reachable time (the next packet probes
+     * it, the ones after use it while it is probed, then it fails); the
+     * silent gateway and the unknown host park packets, fail, are held
+     * down, freed, and resolved again. */
+    for (int round = 0; round < 200; round++) {
+        make_frame(&f, ip4(10, 0, 0, 5), ip4(172, 16, 9, 9), IPPROTO_UDP_, 18);
+        expect_same(&f, now, "learned gateway", round);
+        make_frame(&f, ip4(10, 0, 0, 5), ip4(198, 51, 100, 9), IPPROTO_UDP_, 18);
+        expect_same(&f, now, "silent gateway", round);
+        make_frame(&f, ip4(10, 0, 0, 5), ip4(10, 1, 0, 44), IPPROTO_UDP_, 18);
+        expect_same(&f, now, "unknown host", round);
+        now += 2 * NS_PER_S;
+        router_tick(fast.r, now);
+        router_tick(general.r, now);
+        pipeline_flush(&fast.pl);
+        pipeline_flush(&general.pl);
+    }
+    struct router_stats st;
+    router_get_stats(fast.r, &st);
+    cr_assert_gt(st.neigh_failures, 2, "the neighbours failed on the way");
+    cr_assert_gt(nb_forwarded, 10);
+}
+
+/* The fast path itself, without the pipeline: it settles a run of plain
+ * forwardable packets, stops at the first it cannot, and says which port. */
+Test(router_fast, a_run_stops_at_the_first_packet_the_fast_path_leaves)
+{
+    struct frame f[4];
+    struct pktbuf *b[4];
+    uint16_t verdicts[4];
+
+    make_frame(&f[0], ip4(10, 0, 0, 5), ip4(192, 168, 1, 1), IPPROTO_UDP_, 18);
+    make_frame(&f[1], ip4(10, 0, 0, 5), ip4(224, 0, 0, 9), IPPROTO_UDP_, 18);
+    make_frame(&f[2], ip4(10, 0, 0, 5), ip4(10, 0, 0, 1), IPPROTO_ICMP_, 18);
+    make_frame(&f[3], ip4(10, 0, 0, 5), ip4(192, 168, 1, 2), IPPROTO_UDP_, 18);
+    cr_assert_eq(pool_get_bulk(pool, b, 4), 4);
+    for (int i = 0; i < 4; i++) {
+        memcpy(pktbuf_data(b[i]), f[i].bytes, f[i].len);
+        b[i]->data_len = f[i].len;
+    }
+    cr_assert_eq(router_forward_burst(fast.r, 0, b, 4, 2 * NS_PER_S, verdicts), 2);
+    cr_assert_eq(verdicts[0], 1, "to port 1");
+    cr_assert_arr_eq(pktbuf_data(b[0]), MAC_GW_STATIC, 6);
+    cr_assert_eq(pktbuf_data(b[0])[22], 63, "TTL taken down");
+    cr_assert_eq(verdicts[1], ROUTER_VERDICT_DROP | DROP_UNSUPPORTED, "multicast is not routed");
+    cr_assert_eq(router_forward_burst(fast.r, 0, b + 3, 1, 2 * NS_PER_S, verdicts), 1);
+    cr_assert_eq(router_forward_burst(fast.r, 7, b + 3, 1, 2 * NS_PER_S, verdicts), 0,
+                 "a port without an address");
+    pool_put_bulk(pool, b, 4);
+    cr_assert_eq(pool->nb_put_rejected, 0);
+}
