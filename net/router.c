@@ -134,7 +134,7 @@ struct router_port {
 struct router_next_hop {
     uint32_t gw;                /* 0: connected, the destination is the next hop */
     uint16_t port;
-    uint32_t neigh_hint;        /* gw's neighbour entry when last looked up: the
+    struct neigh *neigh;        /* gw's neighbour entry when last looked up: the
                                  * fast path checks it still is (next_hop_neigh) */
 };
 
@@ -155,7 +155,7 @@ struct router {
     uint32_t nb_specials;       /* our addresses and our networks' broadcast */
     uint32_t specials[2 * ROUTER_MAX_PORTS];  /* addresses: what the fast path
                                  * leaves to router_input when seen */
-    uint64_t specials_filter;   /* bit special_bit(a) set for every special a */
+    uint8_t octet_flags[256];   /* OCTET_*, by an address's first octet */
     uint32_t nb_next_hops;
     struct router_next_hop next_hops[ROUTER_MAX_NEXT_HOPS];
     struct icmp_bucket icmp;    /* errors */
@@ -163,6 +163,11 @@ struct router {
     uint16_t ip_id;             /* IP id of the next packet we originate */
     struct neigh_table neigh;
 };
+
+/* octet_flags: what the fast path has to look at more closely in an address
+ * that starts with that octet. */
+#define OCTET_RESERVED  0x01    /* addr_is_reserved */
+#define OCTET_SPECIAL   0x02    /* the first octet of one of the specials */
 
 #define ROUTER_STRUCT_BYTES \
     ((sizeof(struct router) + CACHE_LINE_BYTES - 1) & ~(size_t)(CACHE_LINE_BYTES - 1))
@@ -943,23 +948,30 @@ void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *p
  * pipeline gives that packet to parse_frame and router_input, in order.
  * The fast path changes no state that router_input would not change for
  * the same packet at the same moment.
+ *
+ * Routed traffic seldom starts with the first octet of a special or of a
+ * reserved address, so one table lookup per address (octet_flags) stands
+ * for the address checks; only a flagged packet has them done in full.
  */
-
-/* A one-word Bloom filter in front of the list: most addresses are
- * answered by one bit. Fibonacci hashing spreads neighbouring addresses. */
-static unsigned special_bit(uint32_t a)
-{
-    return (a * 0x9e3779b1u) >> 26;
-}
 
 static bool addr_is_special(const struct router *r, uint32_t a)
 {
-    if (!((r->specials_filter >> special_bit(a)) & 1))
-        return false;
     for (uint32_t i = 0; i < r->nb_specials; i++)
         if (r->specials[i] == a)
             return true;
     return false;
+}
+
+/* The addresses of a packet whose first octets are flagged: slow, dropped
+ * (ROUTER_VERDICT_DROP | reason) or, when neither is special nor reserved
+ * after all, 0: go on. */
+static uint16_t fast_addr_verdict(const struct router *r, uint32_t src, uint32_t dst)
+{
+    if (addr_is_reserved(src) || addr_is_special(r, src) || addr_is_special(r, dst))
+        return ROUTER_VERDICT_SLOW;
+    if (addr_is_reserved(dst))
+        return (uint16_t)(ROUTER_VERDICT_DROP | ipv4_dst_refused(r, dst));
+    return 0;
 }
 
 /* The entry for gateway ip of next hop nh: the one the slot remembers if it
@@ -967,13 +979,13 @@ static bool addr_is_special(const struct router *r, uint32_t a)
  * remembered. NULL if there is none. */
 static struct neigh *next_hop_neigh(struct router *r, struct router_next_hop *nh, uint32_t ip)
 {
-    struct neigh *n = &r->neigh.entries[nh->neigh_hint];
+    struct neigh *n = nh->neigh;
 
     if (n->ip == ip && n->state != NEIGH_FREE)
         return n;
     n = neigh_find(&r->neigh, ip);
     if (n != NULL)
-        nh->neigh_hint = (uint32_t)(n - r->neigh.entries);
+        nh->neigh = n;
     return n;
 }
 
@@ -1003,10 +1015,11 @@ static uint16_t fast_verdict(struct router *r, const struct router_port *in, str
         !mac_equal(frame, in->mac))
         return ROUTER_VERDICT_SLOW;
     uint32_t src = pm_ntohl(ip->src), dst = pm_ntohl(ip->dst);
-    if (addr_is_reserved(src) || addr_is_special(r, src) || addr_is_special(r, dst))
-        return ROUTER_VERDICT_SLOW;
-    if (addr_is_reserved(dst))
-        return (uint16_t)(ROUTER_VERDICT_DROP | ipv4_dst_refused(r, dst));
+    if ((r->octet_flags[src >> 24] | r->octet_flags[dst >> 24]) != 0) {
+        uint16_t v = fast_addr_verdict(r, src, dst);
+        if (v != 0)
+            return v;
+    }
     if (ip->ttl <= 1 || lpm_lookup(r->lpm, dst, &nh_id) != 0 || nh_id >= r->nb_next_hops)
         return ROUTER_VERDICT_SLOW;
     struct router_next_hop *nh = &r->next_hops[nh_id];
@@ -1097,6 +1110,8 @@ struct router *router_create(void *mem, size_t bytes, struct lpm *lpm,
     r->io = *io;
     icmp_bucket_init(&r->icmp, ROUTER_ICMP_RATE, 0);
     icmp_bucket_init(&r->echo, ROUTER_ECHO_RATE, 0);
+    for (uint32_t octet = 0; octet < 256; octet++)
+        r->octet_flags[octet] = addr_is_reserved(octet << 24) ? OCTET_RESERVED : 0;
     if (!neigh_table_init(&r->neigh, (uint8_t *)r + ROUTER_STRUCT_BYTES, table_bytes,
                           ROUTER_MAX_NEIGHBORS))
         return NULL;
@@ -1121,7 +1136,8 @@ static int next_hop_get(struct router *r, uint32_t gw, uint16_t port)
             return (int)i;
     if (r->nb_next_hops == ROUTER_MAX_NEXT_HOPS)
         return -PM_ENOSPC;
-    r->next_hops[r->nb_next_hops] = (struct router_next_hop){ .gw = gw, .port = port };
+    r->next_hops[r->nb_next_hops] =
+        (struct router_next_hop){ .gw = gw, .port = port, .neigh = r->neigh.entries };
     return (int)r->nb_next_hops++;
 }
 
@@ -1163,7 +1179,7 @@ int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
     if (len <= 30)
         r->specials[r->nb_specials++] = addr | ~mask;
     for (uint32_t i = 0; i < r->nb_specials; i++)
-        r->specials_filter |= 1ull << special_bit(r->specials[i]);
+        r->octet_flags[r->specials[i] >> 24] |= OCTET_SPECIAL;
     return 0;
 }
 
