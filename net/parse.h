@@ -55,7 +55,10 @@ static inline bool parse_udp_len_ok(const uint8_t *l4, uint16_t l4_len, bool is_
     if (l4_len < sizeof(struct udp_hdr))
         return false;
     uint16_t udp_len = pm_ntohs(((const struct udp_hdr *)(const void *)l4)->len);
-    return udp_len >= sizeof(struct udp_hdr) && (is_fragment || udp_len <= l4_len);
+    /* 8 <= udp_len (<= l4_len): one unsigned compare each way */
+    return is_fragment ? udp_len >= sizeof(struct udp_hdr)
+                       : (uint16_t)(udp_len - sizeof(struct udp_hdr)) <=
+                         (uint16_t)(l4_len - sizeof(struct udp_hdr));
 }
 
 /* Options cut off by a fragment boundary are refused too: RFC 1858's
@@ -86,11 +89,11 @@ static inline bool parse_ipv4_plain_ok(const uint8_t *frame, uint16_t len)
         eth->type != pm_htons(ETHERTYPE_IPV4) || ip->ver_ihl != 0x45 ||
         (ip->frag_off & pm_htons(IPV4_FLAG_MF | IPV4_FRAG_OFFSET)) != 0)
         return false;
-    uint16_t total_len = pm_ntohs(ip->total_len);
-    if (total_len < sizeof(struct ipv4_hdr) || total_len > len - sizeof(struct eth_hdr) ||
+    /* 20 <= total length <= what the frame holds, as one unsigned compare */
+    uint16_t l4_len = (uint16_t)(pm_ntohs(ip->total_len) - sizeof(struct ipv4_hdr));
+    if (l4_len > len - sizeof(struct eth_hdr) - sizeof(struct ipv4_hdr) ||
         !csum_ipv4_header20_ok(ip))
         return false;
-    uint16_t l4_len = (uint16_t)(total_len - sizeof(struct ipv4_hdr));
     switch (ip->proto) {
     case IPPROTO_UDP_:    return parse_udp_len_ok(l4, l4_len, false);
     case IPPROTO_TCP_:    return parse_tcp_len_ok(l4, l4_len);

@@ -49,16 +49,22 @@ static inline bool capturing(const struct pipeline *pl)
     return __builtin_expect(pl->capture != NULL && pl->capture->active, 0);
 }
 
-void pipeline_drop(struct pipeline *pl, struct pktbuf *pkt, enum drop_reason why)
+/* Counted, and queued to be freed with the burst's other drops. */
+static inline void drop_append(struct pipeline *pl, struct pktbuf *pkt, enum drop_reason why)
 {
     pl->drops[why < DROP__COUNT ? why : DROP_NONE]++;
+    if (pl->nb_dropped == PIPELINE_DROP_BATCH)
+        free_drops(pl);
+    pl->dropped[pl->nb_dropped++] = pkt;
+}
+
+void pipeline_drop(struct pipeline *pl, struct pktbuf *pkt, enum drop_reason why)
+{
     if (capturing(pl) && why != DROP_NONE &&
         capture_wants(pl->capture, CAPTURE_POINT_DROP, pkt->port))
         capture_packet(pl->capture, pkt, CAPTURE_POINT_DROP, pkt->port, (uint16_t)why,
                        pl->now_ns);
-    if (pl->nb_dropped == PIPELINE_DROP_BATCH)
-        free_drops(pl);
-    pl->dropped[pl->nb_dropped++] = pkt;
+    drop_append(pl, pkt, why);
 }
 
 static void flush_port(struct pipeline *pl, struct pipeline_port *pp)
@@ -292,19 +298,25 @@ static void run_router_fast(struct pipeline *pl, uint16_t in_port, struct pktbuf
         uint16_t chunk = n < PIPELINE_BURST ? n : PIPELINE_BURST;
         uint16_t done = router_forward_burst(pl->router, in_port, pkts, chunk, pl->now_ns,
                                              verdicts);
-        bool plain_tx = !capturing(pl);   /* else pipeline_emit: TX capture */
+        /* Straight into the port's batch or the drops, unless capturing:
+         * then pipeline_emit and pipeline_drop, which copy what is wanted. */
+        bool plain = !capturing(pl);
+        uint16_t direct = plain ? pl->nb_ports : 0;
 
         for (uint16_t i = 0; i < done; i++) {
             struct pktbuf *pkt = pkts[i];
             uint16_t v = verdicts[i];
+            enum drop_reason why = (enum drop_reason)(v & ~ROUTER_VERDICT_DROP);
 
             pkt->port = in_port;
-            if (v & ROUTER_VERDICT_DROP)
-                pipeline_drop(pl, pkt, (enum drop_reason)(v & ~ROUTER_VERDICT_DROP));
-            else if (plain_tx && v < pl->nb_ports)
+            if (v < direct)
                 tx_append(pl, &pl->ports[v], pkt);
-            else
+            else if (!(v & ROUTER_VERDICT_DROP))
                 pipeline_emit(pl, v, pkt);
+            else if (plain)
+                drop_append(pl, pkt, why);
+            else
+                pipeline_drop(pl, pkt, why);
         }
         pkts += done;
         n -= done;
