@@ -375,6 +375,29 @@ Test(csum, ttl_decrement_update_equals_recompute_10000_random_headers)
     }
 }
 
+/* csum_ttl_decrement, the router's shortcut, on every checksum value
+ * (so on the one where RFC 1141's update gives 0xffff: eqn. 3's 0x0000). */
+Test(csum, ttl_decrement_shortcut_equals_the_general_update_for_every_checksum)
+{
+    for (uint32_t c = 0; c <= 0xffff; c++) {
+        uint16_t csum = (uint16_t)c;
+        uint16_t want = csum_update16(csum, pm_htons(0x4011), pm_htons(0x3f11));
+        cr_assert_eq(csum_ttl_decrement(csum), want, "checksum %04x", pm_ntohs(csum));
+    }
+    uint8_t hdr[20];
+    rng_state = 0x1812;
+    for (int i = 0; i < 10000; i++) {
+        fill_random(hdr, 20);
+        hdr[0] = 0x45;
+        hdr[8] = (uint8_t)(1 + rng_next() % 255);
+        seal_ipv4_header(hdr);
+        uint16_t csum;
+        memcpy(&csum, hdr + 10, 2);
+        hdr[8]--;
+        expect_checksum_recomputes(hdr, csum_ttl_decrement(csum), i);
+    }
+}
+
 Test(csum, random_16bit_field_update_equals_recompute_10000_cases)
 {
     uint8_t hdr[20];
