@@ -128,6 +128,18 @@ static inline uint32_t lpm_leaf(const struct lpm *t, uint32_t addr)
     return e;
 }
 
+/* Starts the load of the node a lookup of addr will read first, if there
+ * is one: for a caller that knows addresses a little ahead of their
+ * lookups (the root itself is small enough to stay in cache). */
+static inline void lpm_prefetch(const struct lpm *t, uint32_t addr)
+{
+    const uint32_t *root = lpm_root(t);
+    uint32_t e = root[addr >> 16];
+
+    if (lpm_entry_is_node(e))
+        __builtin_prefetch((const uint8_t *)root + e);
+}
+
 static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
 {
     uint32_t e = lpm_leaf(t, addr);
