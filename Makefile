@@ -145,6 +145,7 @@ fuzz: fuzz-build
 # Benchmarks (make bench): figures, never tests.
 -include tools/bench/bench.mk
 -include tools/bench/overload.mk
+-include tools/bench/guest.mk
 
 # Soak (issue 7): SOAK_PACKETS packets of mixed sizes and kinds through the
 # router with an ACL (tests/qemu/test_soak.py, ~12 min at the default rate);
