@@ -15,9 +15,11 @@
  *            classifier), then as scalar or bulk for those it allows
  *
  * pktmetal side: pipeline_run + pipeline_flush per burst of 32 on port 0,
- * CONFIG_MODE_ROUTER: parse_frame (which verifies the header checksum),
- * the ACL when attached, router_input (RFC 1812 checks, lpm_lookup, the
- * static neighbour's MAC, TTL-1 with csum_update16), the port's TX batch.
+ * CONFIG_MODE_ROUTER: without the ACL, the router's fast path
+ * (router_forward_burst: one-pass header and checksum check, RFC 1812
+ * address checks, lpm_lookup, the static neighbour's MAC, TTL-1); with it,
+ * parse_frame (which verifies the header checksum), the ACL and
+ * router_input; then the port's TX batch.
  *
  *   port 0   100.64.1.254/23, MAC 02:00:00:00:00:01 (the frames' dst MAC):
  *            packets come in and leave here (a one-armed router)

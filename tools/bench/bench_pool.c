@@ -12,8 +12,9 @@
  *   bulk32   one get of 32, one put of 32
  *
  * Not the same work, by design of each: pool_get_bulk writes each buffer's
- * metadata line (pktbuf_reset) and pool_put_bulk checks each buffer against
- * the in-use map; rte_mempool touches no object memory.
+ * metadata line (pktbuf_reset) and pool_put_bulk checks each buffer (its
+ * index, and the free flag in its metadata line: a double free is refused);
+ * rte_mempool touches no object memory.
  *
  * Ring: 1,024 slots, single producer and consumer, 32 pointers to static
  * dummies; burst32 = one enqueue and one dequeue of 32, single = 32 of
