@@ -37,26 +37,27 @@
  *   enough to stay in L2 cache) and one line of an L2 node: one far memory
  *   access for most addresses, like a tbl24 read, and a second for the ~10%
  *   of hits under a /25-/32, like a tbl8 read. The price is instructions:
- *   a popcount per node read (12 more without POPCNT) and twice rte_lpm's
- *   count per lookup overall.
+ *   about 13 per node read (a popcount among them; 12 more without POPCNT),
+ *   so 1.2-1.6x rte_lpm's count per lookup overall.
  * - DXR (binary search over ranges) and multi-level Poptrie (6-bit strides)
  *   are smaller still, but take several dependent reads per lookup and
  *   rebuild whole chunks on update. Here an update rewrites at most one L2
  *   and one L3 node (routes longer than /16), or edits in place the nodes
  *   under the root slots of a /16-or-shorter route, never growing them.
  *
- * Measured on the WORKLOADS.md 100k table (tools/bench/lpm_bench.c, AMD EPYC
- * VM, gcc 12 -O3 -march=corei7; rte_lpm figures are WORKLOADS.md's):
+ * Measured on the WORKLOADS.md 100k table (tools/bench/host_bench.c, AMD EPYC
+ * VM, gcc 12 -O3 -march=corei7; rte_lpm's in the same run):
  *
  *   nodes        50,687 L2 (92% one line, the rest two), 10,028 L3 (one line)
  *   mem_used     6.13 MB = nodes 4.14 + root 0.26 + rule store 1.73 (sized
  *                for max_routes) -- 7% of rte_lpm's 84.7 MB
  *   reserved     lpm_mem_bytes(100000) = 14.8 MB (worst case, below): 17%
- *   lookups      10.4 ns single, 8.2 ns in bursts of 32 (10M random
- *                addresses, half misses); instructions per lookup 40.9 and
- *                33.6 (rte_lpm 16.4 and 16.7: its lookup is inline, ours a
- *                call) -- 59.9 and 49.8 for baseline x86-64 (the image)
- *   build        52 ms for 100k adds, 0.70 G instructions (rte_lpm 11.7 G)
+ *   lookups      8.2 ns single, 8.3 ns in bursts of 32 (10M random
+ *                addresses, half misses; rte_lpm 12.1 and 9.1); instructions
+ *                per lookup 25.3 (inline, lpm.h) and 32.7 (rte_lpm 16.4 and
+ *                16.8)
+ *   build        45 ms for 100k adds, 0.70 G instructions (rte_lpm 568 ms,
+ *                11.7 G)
  *
  * Entries (root slots and node values), 32 bits:
  *
