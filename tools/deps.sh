@@ -18,12 +18,13 @@ PACKAGES=(
   tcpdump
   iproute2             # network namespaces and taps for tests
   iputils-ping         # ping from Linux peers in the router/bridge tests
+  libdpdk-dev          # the benchmark binary (tools/bench): make test builds it and
+                       # checks the WORKLOADS.md fingerprints
 )
 
-# `tools/deps.sh --bench` (make bench) also installs what the benchmarks
-# need; make test does not, so CI stays lean.
+# `tools/deps.sh --bench` (make bench) also installs what only the timed
+# benchmarks need; make test does not, so CI stays lean.
 BENCH_PACKAGES=(
-  libdpdk-dev          # DPDK as the side-by-side reference (tools/bench)
   valgrind             # callgrind instruction counts
   # The Linux guest of the QEMU benchmark (tools/bench/qemu_sweep.py): its
   # kernel and modules, and what its initramfs is built from. It also copies

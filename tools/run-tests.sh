@@ -75,6 +75,25 @@ else
   fuzz_fail=$((fuzz_fail + 1))
 fi
 
+# The benchmark binary's correctness checks (WORKLOADS.md fingerprints, both
+# sides' results) on its quick counts, one repetition: a few seconds. The
+# figures it prints are not looked at here.
+echo "== benchmark binary (WORKLOADS.md fingerprints and results) =="
+bench_pass=0; bench_fail=0
+bench_log=$(mktemp)
+build/bench/host_bench --quick -r 1 >"$bench_log" 2>&1
+bench_rc=$?
+# A failed check says MISMATCH (tools/bench/bench_core.c); a few lines are
+# figures with no verdict.
+bench_pass=$(grep '^CHECK ' "$bench_log" | grep -vc 'MISMATCH')
+bench_fail=$(grep '^CHECK ' "$bench_log" | grep -c 'MISMATCH')
+grep '^CHECK .*MISMATCH' "$bench_log"
+if [ "$bench_rc" -ne 0 ] || [ "$bench_pass" -eq 0 ]; then
+  tail -5 "$bench_log"; echo "bench: host_bench exit $bench_rc"; bench_fail=$((bench_fail + 1))
+fi
+rm -f "$bench_log"
+echo "bench: $bench_pass checks ok, $bench_fail failed"
+
 echo "== QEMU tests =="
 qemu_log=$(mktemp)
 python3 tests/qemu/run.py 2>&1 | tee "$qemu_log"
@@ -85,12 +104,13 @@ rm -f "$qemu_log"
 qemu_pass=${qemu_pass:-0}; qemu_fail=${qemu_fail:-1}
 [ "$qemu_rc" -ne 0 ] && [ "$qemu_fail" -eq 0 ] && qemu_fail=1
 
-total_pass=$((unit_pass + tools_pass + fuzz_pass + qemu_pass))
-total_fail=$((unit_fail + tools_fail + fuzz_fail + qemu_fail))
+total_pass=$((unit_pass + tools_pass + fuzz_pass + bench_pass + qemu_pass))
+total_fail=$((unit_fail + tools_fail + fuzz_fail + bench_fail + qemu_fail))
 echo
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "tools: $tools_pass passed, $tools_fail failed"
 echo "fuzz: $fuzz_pass passed, $fuzz_fail failed"
+echo "bench: $bench_pass passed, $bench_fail failed"
 echo "qemu: $qemu_pass passed, $qemu_fail failed"
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
