@@ -226,21 +226,14 @@ static int setup_mode(const struct config *cfg)
     return 0;
 }
 
-/* `port N role capture` must name the last port, so forwarding ports keep
- * their numbers 0..nb_fwd_ports-1. */
+/* `port N role capture` names the last port (config_check_ports saw to it
+ * before start-up), so forwarding ports keep their numbers 0..nb_fwd_ports-1. */
 static int setup_capture(const struct config *cfg, uint64_t epoch_ns)
 {
     nb_fwd_ports = nb_ports;
-    for (uint16_t p = 0; p < CONFIG_MAX_PORTS; p++) {
-        if (!cfg->ports[p].is_capture)
-            continue;
-        if (p + 1 != nb_ports) {
-            kprintf("ports: port %u role capture must be the last port (there are %u)\n", p,
-                    nb_ports);
-            return -PM_EINVAL;
-        }
+    if (nb_ports > 0 && cfg->ports[nb_ports - 1].is_capture) {
         nb_fwd_ports = nb_ports - 1;
-        capture_dev = ports[p].dev;
+        capture_dev = ports[nb_ports - 1].dev;
     }
     cap = kmem_alloc(sizeof(*cap), 64);
     void *ring_mem = kmem_alloc(ring_mem_bytes(CAPTURE_QUEUE_SLOTS), 64);
