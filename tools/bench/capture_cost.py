@@ -25,30 +25,18 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 import pmqemu  # noqa: E402
 from accounting import stats_json  # noqa: E402
+import routed  # noqa: E402
 
-PKTGEN = os.path.join(ROOT, "build", "tools", "pktgen")
 PKTCAP = os.path.join(ROOT, "build", "tools", "pktcap")
-CONF = """mode router
-port 0 ip 10.1.0.1/24
-port 1 ip 10.2.0.1/24
-port 2 role capture
-neighbor 10.1.0.2 02:00:00:00:00:00
-neighbor 10.2.0.2 02:00:00:00:00:01
-"""
+CONF = routed.ROUTER_CONF + "port 2 role capture\n"
 NOTHING = "ether proto 0x88b6"
 
 
 def streams(m, rate, seconds):
-    n0, n1 = m.nics[0], m.nics[1]
     count = int(rate * seconds / 2)
-    cmd = [PKTGEN,
-           "--port", f"0={n0.host_port}:{n0.guest_port},mac=02:00:00:00:00:00,ip=10.1.0.2",
-           "--port", f"1={n1.host_port}:{n1.guest_port},mac=02:00:00:00:00:01,ip=10.2.0.2",
-           "--stream", "0=1", "--stream", "1=0", "--count", str(count), "--rate", str(rate),
-           "--size", "64", "--flows", "16", "--quiet", "--timeout", str(int(seconds) + 60),
-           "--dst-mac", f"0={n0.mac}", "--dst-ip", "0=10.2.0.2",
-           "--dst-mac", f"1={n1.mac}", "--dst-ip", "1=10.1.0.2"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 90)
+    return routed.run(m, routed.routed_args(m) + ["--count", str(count), "--rate", str(rate),
+                                                  "--size", "64", "--flows", "16"],
+                      timeout_s=int(seconds) + 60)
 
 
 def phase(m, run_file, capture, args):
