@@ -109,10 +109,19 @@
 #define HEAP_END_MAX     0xffffffc0u        /* node entries are offsets below this */
 #define LPM_ROUTES_LIMIT (1u << 24)         /* keeps lpm_mem_bytes under HEAP_END_MAX */
 #define NIL              0xffffffffu
+#define DIRECT_SLOTS     (1u << 24)         /* one code per /24 */
 
 #define ENTRY_LEAF       LPM_ENTRY_LEAF
 #define ENTRY_NODE_PENDING HEAP_END_MAX     /* a node not allocated yet */
 #define NO_ROUTE         LPM_ENTRY_NONE
+
+/* Direct layout (see the top of the file). */
+#define CODE_NONE        0u                 /* no route */
+#define CODE_FURTHER     (LPM_NB_CODES - 1) /* look in the side table */
+#define CODE_MAP_SLOTS   512u               /* leaf -> code, under half full */
+#define MAP_EMPTY        0xffffffffu
+#define ENTRY_ABSENT     0xfffffffeu        /* a further /24 not in the side table */
+#define RANK_SHORT       1u                 /* every route of /24 or shorter */
 
 _Static_assert(offsetof(struct lpm_node, values) == NODE_HDR_BYTES, "7 values share the header's line");
 _Static_assert(NODE_MAX_LINES == 17, "a full node is 1060 bytes");
@@ -133,6 +142,12 @@ struct lpm_rule {
 
 #define RULE_FREE_DEPTH  0xffu
 
+/* Open addressing with linear probing; keys are never MAP_EMPTY. */
+struct probe_map {
+    uint32_t *keys, *vals;
+    uint32_t mask, shift, count;
+};
+
 /* What one add or delete does to the leaves it reaches: leaf slots whose
  * rank lies in [rank_min, rank_max] become `value`. */
 struct change {
@@ -144,7 +159,7 @@ struct lpm {
     /* First, so that a lookup needs nothing but t (lpm.h): root slots and
      * nodes are at fixed offsets from it (a node entry is an offset from
      * root[0]). */
-    uint32_t root[ROOT_SLOTS];
+    struct lpm_front front;
     uint32_t heap_base;         /* byte offset of the heap from root[0] */
     struct lpm_rule *rules;
     uint32_t *buckets;
@@ -162,13 +177,23 @@ struct lpm {
     size_t mem_total;
     uint32_t scratch[2][NODE_SLOTS];  /* an L2 and an L3 node, expanded */
     uint32_t values_scratch[2][NODE_SLOTS];  /* their run values, changed */
+    uint32_t depth_routes[33];  /* routes of each depth */
+    /* direct layout only (front.codes != NULL) */
+    uint8_t *codes;             /* front.codes, writable */
+    uint32_t code_leaf[LPM_NB_CODES];   /* the leaf a code stands for; NO_ROUTE: free */
+    uint32_t code_refs[LPM_NB_CODES];   /* /24s coded with it */
+    struct probe_map code_map;          /* leaf -> code */
+    uint32_t code_map_keys[CODE_MAP_SLOTS], code_map_vals[CODE_MAP_SLOTS];
+    struct probe_map side;              /* /24 -> leaf or node entry */
+    uint32_t side_max;                  /* entries the side table takes */
 };
-_Static_assert(offsetof(struct lpm, root) == 0, "lpm_root() in lpm.h");
+_Static_assert(offsetof(struct lpm, front) == 0, "lpm_front() in lpm.h");
 
 /* Where each part goes, as offsets from the region's start. */
 struct lpm_layout {
-    size_t lpm_off, rules_off, buckets_off, heap_off;
-    uint32_t nb_buckets;
+    size_t lpm_off, codes_off, rules_off, buckets_off, side_off, heap_off;
+    uint32_t nb_buckets, side_slots;
+    bool direct;
 };
 
 static size_t align_up(size_t x, size_t align)
@@ -190,20 +215,40 @@ static uint32_t bucket_count(uint32_t max_routes)
     return n;
 }
 
+static bool direct_for(uint32_t max_routes)
+{
+    return max_routes >= LPM_DIRECT_MIN_ROUTES;
+}
+
 static struct lpm_layout layout_for(uintptr_t base, uint32_t max_routes)
 {
     struct lpm_layout l;
 
+    l.direct = direct_for(max_routes);
     l.nb_buckets = bucket_count(max_routes);
+    /* the side table: at most half full with max_routes / 4 entries */
+    l.side_slots = l.direct ? bucket_count(max_routes / 2) : 0;
     /* Lines are aligned in memory, not as offsets: a node entry is an
      * offset from the root whose low 6 bits must be free for the tag. */
     l.lpm_off = align_up(base, LINE_BYTES) - base;
-    l.rules_off = l.lpm_off + sizeof(struct lpm);
+    l.codes_off = l.lpm_off + sizeof(struct lpm);
+    l.rules_off = l.codes_off + (l.direct ? DIRECT_SLOTS : 0);
     l.buckets_off = align_up(base + l.rules_off + (size_t)max_routes * sizeof(struct lpm_rule),
                              LINE_BYTES) - base;
-    l.heap_off = align_up(base + l.buckets_off + (size_t)l.nb_buckets * sizeof(uint32_t),
+    l.side_off = align_up(base + l.buckets_off + (size_t)l.nb_buckets * sizeof(uint32_t),
+                          LINE_BYTES) - base;
+    l.heap_off = align_up(base + l.side_off + (size_t)l.side_slots * 2 * sizeof(uint32_t),
                           LINE_BYTES) - base;
     return l;
+}
+
+/* Node lines lpm_mem_bytes reserves: the worst case in the compact layout;
+ * in the direct layout a budget past which /24s go to the slow path. */
+static size_t heap_lines_for(uint32_t max_routes)
+{
+    size_t routes_lines = direct_for(max_routes) ? max_routes / 5 : 2 * (size_t)max_routes;
+
+    return routes_lines + 2 * NODE_MAX_LINES;
 }
 
 /* ---- entries and nodes ------------------------------------------------- */
@@ -235,7 +280,7 @@ static inline uint32_t entry_line(const struct lpm *t, uint32_t e)
 
 static struct lpm_node *node_of(const struct lpm *t, uint32_t e)
 {
-    return (struct lpm_node *)((uint8_t *)t->root + e);
+    return (struct lpm_node *)((uint8_t *)t->front.root + e);
 }
 
 static struct lpm_node *node_at(const struct lpm *t, uint32_t line)
@@ -357,13 +402,20 @@ static uint32_t heap_alloc(struct lpm *t, uint32_t nb_lines)
 /* Writes into every live node the one entry that points at it. */
 static void heap_tag_parents(struct lpm *t)
 {
+    if (t->front.codes) {                   /* direct: the side table's slot */
+        for (uint32_t at = 0; at <= t->side.mask; at++) {
+            if (t->side.keys[at] != MAP_EMPTY && entry_is_node(t->side.vals[at]))
+                node_of(t, t->side.vals[at])->parent = at;
+        }
+        return;
+    }
     for (uint32_t s = 0; s < ROOT_SLOTS; s++) {
         struct lpm_node *l2;
         unsigned nb_runs;
 
-        if (!entry_is_node(t->root[s]))
+        if (!entry_is_node(t->front.root[s]))
             continue;
-        l2 = node_of(t, t->root[s]);
+        l2 = node_of(t, t->front.root[s]);
         l2->parent = s;
         nb_runs = node_nb_runs(l2);
         for (unsigned v = 0; v < nb_runs; v++) {
@@ -377,10 +429,12 @@ static void heap_set_parent(struct lpm *t, uint32_t parent, uint32_t e)
 {
     uint32_t s = parent & 0xffff;
 
-    if (parent & PARENT_IN_L2)
-        node_of(t, t->root[s])->values[(parent >> 16) & 0xff] = e;
+    if (t->front.codes)
+        t->side.vals[parent] = e;
+    else if (parent & PARENT_IN_L2)
+        node_of(t, t->front.root[s])->values[(parent >> 16) & 0xff] = e;
     else
-        t->root[s] = e;
+        t->front.root[s] = e;
 }
 
 /* Copies upwards line by line: dst < src, the runs may overlap. The empty
@@ -541,7 +595,7 @@ static uint32_t deep_apply(struct lpm *t, uint32_t prefix, unsigned depth,
                            const struct change *c, bool commit)
 {
     uint32_t *l2 = t->scratch[0], *l3 = t->scratch[1];
-    uint32_t root_slot = prefix >> 16, old2 = t->root[root_slot], nb_lines = 0;
+    uint32_t root_slot = prefix >> 16, old2 = t->front.root[root_slot], nb_lines = 0;
 
     slots_expand(t, old2, l2);
     if (depth <= 24) {
@@ -568,7 +622,7 @@ static uint32_t deep_apply(struct lpm *t, uint32_t prefix, unsigned depth,
         }
     }
     if (commit)
-        t->root[root_slot] = node_commit(t, old2, l2);
+        t->front.root[root_slot] = node_commit(t, old2, l2);
     else
         nb_lines += commit_lines(t, old2, l2);
     return nb_lines;
@@ -596,7 +650,7 @@ static int table_change(struct lpm *t, uint32_t prefix, unsigned depth, const st
     if (depth > 16)
         return deep_change(t, prefix, depth, c);
     for (uint32_t s = prefix >> 16, end = s + (1u << (16 - depth)); s < end; s++)
-        t->root[s] = subtree_change(t, t->root[s], c, 0, true);
+        t->front.root[s] = subtree_change(t, t->front.root[s], c, 0, true);
     return 0;
 }
 
@@ -649,6 +703,7 @@ static void rule_insert(struct lpm *t, uint32_t prefix, unsigned depth, uint32_t
     t->rules[i].next = *bucket;
     *bucket = i;
     t->nb_routes++;
+    t->depth_routes[depth]++;
 }
 
 static void rule_remove(struct lpm *t, uint32_t i)
@@ -659,10 +714,20 @@ static void rule_remove(struct lpm *t, uint32_t i)
     while (*link != i)
         link = &t->rules[*link].next;
     *link = r->next;
+    t->depth_routes[rule_depth(r)]--;
     r->nh_depth = RULE_FREE_DEPTH << 24;
     r->next = t->rule_free;
     t->rule_free = i;
     t->nb_routes--;
+}
+
+/* A route's leaf. The direct layout gives every route of /24 or shorter
+ * the one rank RANK_SHORT (see the top of the file). */
+static uint32_t route_leaf(const struct lpm *t, uint32_t next_hop, unsigned depth)
+{
+    if (t->front.codes && depth <= 24)
+        return next_hop << 8 | RANK_SHORT << 1 | ENTRY_LEAF;
+    return leaf_entry(next_hop, depth);
 }
 
 /* The leaf for the longest route strictly shorter than depth that covers
@@ -670,12 +735,301 @@ static void rule_remove(struct lpm *t, uint32_t i)
 static uint32_t covering_leaf(const struct lpm *t, uint32_t prefix, unsigned depth)
 {
     while (depth-- > 0) {
-        uint32_t i = rule_find(t, prefix & depth_mask(depth), depth);
+        uint32_t i = t->depth_routes[depth] ? rule_find(t, prefix & depth_mask(depth), depth) : NIL;
 
         if (i != NIL)
-            return leaf_entry(rule_next_hop(&t->rules[i]), depth);
+            return route_leaf(t, rule_next_hop(&t->rules[i]), depth);
     }
     return NO_ROUTE;
+}
+
+/* ---- direct layout ----------------------------------------------------- */
+
+static uint32_t map_home(const struct probe_map *m, uint32_t key)
+{
+    return (key * 0x9e3779b1u) >> m->shift;
+}
+
+/* The slot holding key, or NIL. */
+static uint32_t map_find(const struct probe_map *m, uint32_t key)
+{
+    for (uint32_t at = map_home(m, key);; at = (at + 1) & m->mask) {
+        if (m->keys[at] == key)
+            return at;
+        if (m->keys[at] == MAP_EMPTY)
+            return NIL;
+    }
+}
+
+/* key is not in m, and m has an empty slot. */
+static void map_insert(struct probe_map *m, uint32_t key, uint32_t val)
+{
+    uint32_t at = map_home(m, key);
+
+    while (m->keys[at] != MAP_EMPTY)
+        at = (at + 1) & m->mask;
+    m->keys[at] = key;
+    m->vals[at] = val;
+    m->count++;
+}
+
+/* Empties slot at, moving back the keys after it that probed past it. */
+static void map_remove_at(struct probe_map *m, uint32_t at)
+{
+    for (uint32_t next = (at + 1) & m->mask; m->keys[next] != MAP_EMPTY;
+         next = (next + 1) & m->mask) {
+        uint32_t home = map_home(m, m->keys[next]);
+
+        /* next's key may fill the hole unless its home lies in (at, next] */
+        if (((next - home) & m->mask) >= ((next - at) & m->mask)) {
+            m->keys[at] = m->keys[next];
+            m->vals[at] = m->vals[next];
+            at = next;
+        }
+    }
+    m->keys[at] = MAP_EMPTY;
+    m->count--;
+}
+
+static void map_init(struct probe_map *m, uint32_t *keys, uint32_t *vals, uint32_t slots)
+{
+    unsigned bits = 0;
+
+    while ((1u << bits) < slots)
+        bits++;
+    m->keys = keys;
+    m->vals = vals;
+    m->mask = slots - 1;
+    m->shift = 32 - bits;
+    m->count = 0;
+    for (uint32_t at = 0; at < slots; at++)
+        ((volatile uint32_t *)keys)[at] = MAP_EMPTY;
+}
+
+/* A code for leaf, with one more reference; NIL when all are taken. */
+static uint32_t code_ref(struct lpm *t, uint32_t leaf)
+{
+    uint32_t at = map_find(&t->code_map, leaf), code;
+
+    if (at != NIL) {
+        code = t->code_map.vals[at];
+    } else {
+        for (code = 1; code < CODE_FURTHER && t->code_leaf[code] != NO_ROUTE; code++)
+            ;
+        if (code == CODE_FURTHER)
+            return NIL;
+        t->code_leaf[code] = leaf;
+        t->front.palette[code] = leaf >> 8;
+        map_insert(&t->code_map, leaf, code);
+    }
+    t->code_refs[code]++;
+    return code;
+}
+
+static void code_unref(struct lpm *t, uint32_t code)
+{
+    if (--t->code_refs[code] > 0)
+        return;
+    map_remove_at(&t->code_map, map_find(&t->code_map, t->code_leaf[code]));
+    t->code_leaf[code] = NO_ROUTE;
+    t->front.palette[code] = LPM_PALETTE_FURTHER;
+}
+
+/* What /24 b holds: a leaf, a node entry, or ENTRY_ABSENT. *at is its
+ * side table slot (NIL if none). */
+static uint32_t direct_get(const struct lpm *t, uint32_t b, uint32_t *at)
+{
+    unsigned code = t->codes[b];
+
+    *at = NIL;
+    if (code != CODE_FURTHER)
+        return code == CODE_NONE ? NO_ROUTE : t->code_leaf[code];
+    *at = map_find(&t->side, b);
+    return *at == NIL ? ENTRY_ABSENT : t->side.vals[*at];
+}
+
+/* Lets go of what /24 b holds: its code, or its side entry and node. */
+static void direct_drop(struct lpm *t, uint32_t b)
+{
+    unsigned code = t->codes[b];
+
+    if (code == CODE_FURTHER) {
+        uint32_t at = map_find(&t->side, b);
+
+        if (at != NIL) {
+            uint32_t e = t->side.vals[at];
+
+            if (entry_is_node(e))
+                heap_free(t, entry_line(t, e), node_lines(node_of(t, e)));
+            map_remove_at(&t->side, at);
+        }
+    } else if (code != CODE_NONE) {
+        code_unref(t, code);
+    }
+    t->codes[b] = CODE_NONE;
+}
+
+/* b holds nothing (direct_drop). A leaf without a code goes to the side
+ * table, or when that is full, to the slow path (ENTRY_ABSENT). */
+static void direct_put_leaf(struct lpm *t, uint32_t b, uint32_t leaf)
+{
+    uint32_t code;
+
+    if (leaf == NO_ROUTE)
+        return;
+    code = code_ref(t, leaf);
+    if (code != NIL) {
+        t->codes[b] = (uint8_t)code;
+        return;
+    }
+    t->codes[b] = CODE_FURTHER;
+    if (t->side.count < t->side_max)
+        map_insert(&t->side, b, leaf);
+}
+
+/* b holds nothing. The node goes to the side table, or when that or the
+ * heap is full, b goes to the slow path. */
+static void direct_put_node(struct lpm *t, uint32_t b, const uint32_t slots[NODE_SLOTS])
+{
+    uint32_t nb_lines = lines_for_runs(slots_nb_runs(slots)), line;
+
+    t->codes[b] = CODE_FURTHER;
+    if (t->side.count >= t->side_max)
+        return;
+    if (t->heap_lines - t->heap_bump < nb_lines) {
+        if (t->heap_lines - t->live_lines < nb_lines)
+            return;
+        heap_compact(t);
+    }
+    line = heap_alloc(t, nb_lines);
+    node_write(node_at(t, line), slots);
+    map_insert(&t->side, b, node_entry(t, line));
+}
+
+static void direct_store(struct lpm *t, uint32_t b, const uint32_t slots[NODE_SLOTS])
+{
+    direct_drop(t, b);
+    if (slots_one_leaf(slots))
+        direct_put_leaf(t, b, slots[0]);
+    else
+        direct_put_node(t, b, slots);
+}
+
+/* Applies c to the 256 addresses of /24 b. An absent /24 is left to the
+ * slow path, which reads the rule store. */
+static void direct_change(struct lpm *t, uint32_t b, const struct change *c)
+{
+    uint32_t at, e = direct_get(t, b, &at), n;
+
+    if (e == ENTRY_ABSENT)
+        return;
+    if (!entry_is_node(e)) {
+        if (change_hits(c, e) && e != c->value) {
+            direct_drop(t, b);
+            direct_put_leaf(t, b, c->value);
+        }
+        return;
+    }
+    n = subtree_change(t, e, c, 1, true);   /* never allocates */
+    if (n == e)
+        return;
+    /* all 256 became one leaf; subtree_change freed the node */
+    map_remove_at(&t->side, at);
+    t->codes[b] = CODE_NONE;
+    direct_put_leaf(t, b, n);
+}
+
+/* A route longer than /24 changes part of one /24. */
+static void direct_deep(struct lpm *t, uint32_t prefix, unsigned depth, const struct change *c)
+{
+    uint32_t *slots = t->scratch[1];
+    uint32_t b = prefix >> 8, at, e = direct_get(t, b, &at);
+    unsigned lo = prefix & 0xff, hi = lo + (1u << (32 - depth));
+
+    if (e == ENTRY_ABSENT)
+        return;
+    slots_expand(t, e, slots);
+    for (unsigned s = lo; s < hi; s++) {
+        if (change_hits(c, slots[s]))
+            slots[s] = c->value;
+    }
+    direct_store(t, b, slots);
+}
+
+static void direct_route_over(struct lpm *t, uint32_t prefix, unsigned depth,
+                              const struct change *c)
+{
+    for (uint32_t b = prefix >> 8, end = b + (1u << (24 - depth)); b < end; b++)
+        direct_change(t, b, c);
+}
+
+/* A route of /24 or shorter: its /24s take `value` wherever a route of /24
+ * or shorter decided them (RANK_SHORT; the ranks do not say which), then
+ * the routes of depth+1..24 inside it, shortest first, write theirs back.
+ * They are found by probing the rule store for each possible prefix, or by
+ * a scan of all rules when that is fewer lookups. */
+static void direct_short(struct lpm *t, uint32_t prefix, unsigned depth, uint32_t value)
+{
+    struct change c = { 0, RANK_SHORT, value };
+
+    direct_route_over(t, prefix, depth, &c);
+    for (unsigned d = depth + 1; d <= 24; d++) {
+        uint32_t nb_prefixes = 1u << (d - depth);
+
+        if (t->depth_routes[d] == 0)
+            continue;
+        for (uint32_t k = 0; nb_prefixes <= t->rules_used && k < nb_prefixes; k++) {
+            uint32_t p = prefix | k << (32 - d), i = rule_find(t, p, d);
+
+            if (i == NIL)
+                continue;
+            c.value = route_leaf(t, rule_next_hop(&t->rules[i]), d);
+            direct_route_over(t, p, d, &c);
+        }
+        for (uint32_t i = 0; nb_prefixes > t->rules_used && i < t->rules_used; i++) {
+            const struct lpm_rule *r = &t->rules[i];
+
+            if (rule_depth(r) != d || (r->prefix & depth_mask(depth)) != prefix)
+                continue;
+            c.value = route_leaf(t, rule_next_hop(r), d);
+            direct_route_over(t, r->prefix, d, &c);
+        }
+    }
+}
+
+/* The rule store updated, the table follows: c says what changes. */
+static void direct_change_route(struct lpm *t, uint32_t prefix, unsigned depth,
+                                const struct change *c)
+{
+    if (depth <= 24)
+        direct_short(t, prefix, depth, c->value);
+    else
+        direct_deep(t, prefix, depth, c);
+}
+
+/* The slow path: the longest match from the rule store, one probe per
+ * depth that has routes. */
+static uint32_t rules_match(const struct lpm *t, uint32_t addr)
+{
+    for (unsigned d = 33; d-- > 0;) {
+        uint32_t i = t->depth_routes[d] ? rule_find(t, addr & depth_mask(d), d) : NIL;
+
+        if (i != NIL)
+            return rule_next_hop(&t->rules[i]);
+    }
+    return LPM_NO_ROUTE;
+}
+
+uint32_t lpm_lookup_further(const struct lpm *t, uint32_t addr)
+{
+    uint32_t at = map_find(&t->side, addr >> 8), e;
+
+    if (at == NIL)
+        return rules_match(t, addr);
+    e = t->side.vals[at];
+    if (entry_is_node(e))
+        e = lpm_node_value(t->front.root, e, addr & 0xff);
+    return e == NO_ROUTE ? LPM_NO_ROUTE : e >> 8;
 }
 
 /* ---- public API -------------------------------------------------------- */
@@ -689,7 +1043,7 @@ size_t lpm_mem_bytes(uint32_t max_routes)
         return 0;
     /* the worst start alignment costs LINE_BYTES - 1 */
     l = layout_for(0, max_routes);
-    heap_lines = 2 * (size_t)max_routes + 2 * NODE_MAX_LINES;
+    heap_lines = heap_lines_for(max_routes);
     return LINE_BYTES - 1 + l.heap_off + heap_lines * LINE_BYTES;
 }
 
@@ -726,12 +1080,64 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
         t->free_head[c] = NIL;
     t->fixed_bytes = l.heap_off;
     t->mem_total = bytes;
+    for (unsigned d = 0; d <= 32; d++)
+        t->depth_routes[d] = 0;
     /* volatile: these loops would otherwise become libc memset calls */
-    for (uint32_t s = 0; s < ROOT_SLOTS; s++)
-        ((volatile uint32_t *)t->root)[s] = NO_ROUTE;
     for (uint32_t b = 0; b < l.nb_buckets; b++)
         ((volatile uint32_t *)t->buckets)[b] = NIL;
+    t->front.codes = NULL;
+    t->codes = NULL;
+    if (!l.direct) {
+        for (uint32_t s = 0; s < ROOT_SLOTS; s++)
+            ((volatile uint32_t *)t->front.root)[s] = NO_ROUTE;
+        return t;
+    }
+    /* direct: the root is not used; every /24 starts with no route */
+    t->codes = base + l.codes_off;
+    for (uint32_t w = 0; w < DIRECT_SLOTS / 8; w++)
+        ((volatile uint64_t *)t->codes)[w] = 0;
+    for (unsigned c = 0; c < LPM_NB_CODES; c++) {
+        t->code_leaf[c] = NO_ROUTE;
+        t->code_refs[c] = 0;
+        t->front.palette[c] = LPM_PALETTE_FURTHER;
+    }
+    t->front.palette[CODE_NONE] = LPM_NO_ROUTE;
+    map_init(&t->code_map, t->code_map_keys, t->code_map_vals, CODE_MAP_SLOTS);
+    map_init(&t->side, (uint32_t *)(base + l.side_off),
+             (uint32_t *)(base + l.side_off) + l.side_slots, l.side_slots);
+    t->side_max = l.side_slots / 2;
+    t->front.codes = t->codes;
     return t;
+}
+
+/* The direct layout updates the rule store first (the table's changes read
+ * it) and never runs out of memory: what does not fit goes to the slow
+ * path. */
+static int direct_add(struct lpm *t, uint32_t prefix, unsigned depth, uint32_t next_hop)
+{
+    struct change c = { 0, depth + 1u, route_leaf(t, next_hop, depth) };
+    uint32_t i = rule_find(t, prefix, depth);
+
+    if (i != NIL) {
+        if (rule_next_hop(&t->rules[i]) == next_hop)
+            return 0;
+        t->rules[i].nh_depth = (uint32_t)depth << 24 | next_hop;
+    } else {
+        if (t->nb_routes >= t->max_routes)
+            return -PM_ENOSPC;
+        rule_insert(t, prefix, depth, next_hop);
+    }
+    direct_change_route(t, prefix, depth, &c);
+    return 0;
+}
+
+static int direct_delete(struct lpm *t, uint32_t prefix, unsigned depth, uint32_t i)
+{
+    struct change c = { depth + 1u, depth + 1u, covering_leaf(t, prefix, depth) };
+
+    rule_remove(t, i);
+    direct_change_route(t, prefix, depth, &c);
+    return 0;
 }
 
 int lpm_add(struct lpm *t, uint32_t prefix, uint8_t depth, uint32_t next_hop)
@@ -743,6 +1149,8 @@ int lpm_add(struct lpm *t, uint32_t prefix, uint8_t depth, uint32_t next_hop)
     if (depth > 32 || next_hop > LPM_MAX_NEXT_HOP)
         return -PM_EINVAL;
     prefix &= depth_mask(depth);
+    if (t->front.codes)
+        return direct_add(t, prefix, depth, next_hop);
     c.rank_min = 0;
     c.rank_max = depth + 1u;
     c.value = leaf_entry(next_hop, depth);
@@ -776,6 +1184,8 @@ int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth)
     i = rule_find(t, prefix, depth);
     if (i == NIL)
         return -PM_ENOENT;
+    if (t->front.codes)
+        return direct_delete(t, prefix, depth, i);
     c.rank_min = depth + 1u;
     c.rank_max = depth + 1u;
     c.value = covering_leaf(t, prefix, depth);
@@ -793,7 +1203,7 @@ int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth)
 static void lookup_group(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops,
                          unsigned n)
 {
-    const uint32_t *root = t->root;
+    const uint32_t *root = t->front.root;
     uint32_t e[BULK_GROUP];
 
     for (unsigned i = 0; i < n; i++)
@@ -810,8 +1220,28 @@ static void lookup_group(const struct lpm *t, const uint32_t *addrs, uint32_t *n
     }
 }
 
+/* One read of a code per address; the palette stays in L1. */
+static void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops,
+                          unsigned n)
+{
+    const uint8_t *codes = t->front.codes;
+    const uint32_t *palette = t->front.palette;
+
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t v = palette[codes[addrs[i] >> 8]];
+
+        if (v == LPM_PALETTE_FURTHER)
+            v = lpm_lookup_further(t, addrs[i]);
+        next_hops[i] = v;
+    }
+}
+
 void lpm_lookup_bulk(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
 {
+    if (t->front.codes) {
+        lookup_direct(t, addrs, next_hops, n);
+        return;
+    }
     while (n > 0) {
         unsigned group = n < BULK_GROUP ? n : BULK_GROUP;
 

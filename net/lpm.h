@@ -55,19 +55,36 @@ void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_
  *
  * A lookup is a handful of instructions, so it is inline as rte_lpm's is: a
  * call would cost as much again. What it reads is laid out here; lpm.c
- * explains the design and owns every write.
+ * explains the two layouts and owns every write.
  *
- * struct lpm starts with the root, LPM_ROOT_SLOTS entries of 32 bits:
+ * struct lpm starts with a struct lpm_front. In the compact layout (small
+ * tables) codes is NULL and the lookup starts at root, LPM_ROOT_SLOTS
+ * entries of 32 bits:
  *
  *   leaf:      [ next hop : 24 | unused : 1 | rank : 6 | 1 ]   (rank 0: no route)
  *   node:      [ byte offset of the node from the root, 64-aligned: low bit 0 ]
  *
  * and a node is a struct lpm_node: slot s of it holds
  * values[runs_before[s / 64] + popcount(run_starts[s / 64] bits 0..s % 64) - 1].
+ *
+ * In the direct layout (tables of LPM_DIRECT_MIN_ROUTES routes or more)
+ * codes[addr >> 8] is one byte per /24 and palette[code] is the answer:
+ * a next hop, LPM_NO_ROUTE, or LPM_PALETTE_FURTHER for a /24 that holds
+ * routes longer than /24 or a next hop without a code, which
+ * lpm_lookup_further() resolves (lpm.c).
  */
 #define LPM_ROOT_SLOTS  (1u << 16)
 #define LPM_ENTRY_LEAF  1u      /* the tag bit: clear in a node entry */
 #define LPM_ENTRY_NONE  1u      /* the leaf of no route */
+#define LPM_NB_CODES    256u
+#define LPM_PALETTE_FURTHER 0xfffffffeu
+#define LPM_DIRECT_MIN_ROUTES (1u << 14)
+
+struct lpm_front {
+    uint32_t root[LPM_ROOT_SLOTS];
+    const uint8_t *codes;
+    uint32_t palette[LPM_NB_CODES];
+};
 
 struct lpm_node {
     uint64_t run_starts[4];         /* bit s: slot s starts a run */
@@ -77,6 +94,11 @@ struct lpm_node {
     };
     uint32_t values[];              /* one per run; 7 share the first line */
 };
+
+/* The direct layout's answer for a /24 coded LPM_PALETTE_FURTHER: a next
+ * hop or LPM_NO_ROUTE. Out of line: about 5% of lookups in a table like
+ * WORKLOADS.md's 100k. */
+uint32_t lpm_lookup_further(const struct lpm *t, uint32_t addr);
 
 /* The image is built for baseline x86-64 (qemu64 has no POPCNT) and may
  * not call libgcc's __popcountdi2, so the fallback is the SWAR sum. */
@@ -97,9 +119,9 @@ static inline bool lpm_entry_is_node(uint32_t e)
     return !(e & LPM_ENTRY_LEAF);
 }
 
-static inline const uint32_t *lpm_root(const struct lpm *t)
+static inline const struct lpm_front *lpm_front(const struct lpm *t)
 {
-    return (const uint32_t *)(const void *)t;
+    return (const struct lpm_front *)(const void *)t;
 }
 
 /* The value of `slot` in the node that entry e points at. Shifting left by
@@ -113,11 +135,11 @@ static inline uint32_t lpm_node_value(const uint32_t *root, uint32_t e, unsigned
     return n->values[(size_t)n->runs_before[word] + lpm_popcount64(upto) - 1];
 }
 
-/* The leaf for addr: the root slot of its top 16 bits, then at most an L2
- * node (bits 15..8) and an L3 node (bits 7..0). */
+/* The compact layout's leaf for addr: the root slot of its top 16 bits,
+ * then at most an L2 node (bits 15..8) and an L3 node (bits 7..0). */
 static inline uint32_t lpm_leaf(const struct lpm *t, uint32_t addr)
 {
-    const uint32_t *root = lpm_root(t);
+    const uint32_t *root = lpm_front(t)->root;
     uint32_t e = root[addr >> 16];
 
     if (lpm_entry_is_node(e)) {
@@ -128,22 +150,43 @@ static inline uint32_t lpm_leaf(const struct lpm *t, uint32_t addr)
     return e;
 }
 
-/* Starts the load of the node a lookup of addr will read first, if there
- * is one: for a caller that knows addresses a little ahead of their
- * lookups (the root itself is small enough to stay in cache). */
+/* Starts the load of what a lookup of addr will read first beyond the
+ * small, cache-resident parts: the /24's code (direct layout) or the root
+ * slot's node (compact layout). For a caller that knows addresses a
+ * little ahead of their lookups. */
 static inline void lpm_prefetch(const struct lpm *t, uint32_t addr)
 {
-    const uint32_t *root = lpm_root(t);
-    uint32_t e = root[addr >> 16];
+    const struct lpm_front *f = lpm_front(t);
+    uint32_t e;
 
+    if (f->codes) {
+        __builtin_prefetch(&f->codes[addr >> 8]);
+        return;
+    }
+    e = f->root[addr >> 16];
     if (lpm_entry_is_node(e))
-        __builtin_prefetch((const uint8_t *)root + e);
+        __builtin_prefetch((const uint8_t *)f->root + e);
 }
 
 static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
 {
-    uint32_t e = lpm_leaf(t, addr);
+    const struct lpm_front *f = lpm_front(t);
+    uint32_t e;
 
+    if (f->codes) {
+        uint32_t v = f->palette[f->codes[addr >> 8]];
+
+        if (v > LPM_MAX_NEXT_HOP) {
+            if (v == LPM_NO_ROUTE)
+                return -PM_ENOENT;
+            v = lpm_lookup_further(t, addr);
+            if (v == LPM_NO_ROUTE)
+                return -PM_ENOENT;
+        }
+        *next_hop = v;
+        return 0;
+    }
+    e = lpm_leaf(t, addr);
     if (e == LPM_ENTRY_NONE)
         return -PM_ENOENT;
     *next_hop = e >> 8;
