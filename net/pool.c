@@ -14,24 +14,33 @@
  *                                                  ^ 64-byte aligned
  *
  * Only the pool's own bookkeeping is written at creation. A buffer's
- * 64-byte metadata line is written the first time it is handed out
- * (fresh_take): even writing one line per buffer of a 64 MiB arena took
- * ~155 ms under TCG at start-up, measured, against a 50 ms budget. The data
- * areas are never touched by the pool (TRAPS.md: zeroing the arena costs a
- * third of a second under TCG).
+ * 64-byte metadata line is written the first time it is handed out, by
+ * either layer (fresh_take): even writing one line per buffer of a 64 MiB
+ * arena took ~155 ms under TCG at start-up, measured, against a 50 ms
+ * budget. The data areas are never touched by the pool (TRAPS.md: zeroing
+ * the arena costs a third of a second under TCG).
  *
  * The free buffers form one logical LIFO stack: the shared stack
  * stack[0..top) with the per-core cache cache.bufs[0..len) sitting on top of
- * it. Gets pop the cache and refill it from the stack POOL_CACHE_BULK at a
- * time; puts push onto the cache and, when it is full, move its bottom
+ * it. Takes pop the cache and refill it from the stack POOL_CACHE_BULK at a
+ * time; gives push onto the cache and, when it is full, move its bottom
  * POOL_CACHE_BULK entries to the stack. Both moves keep the logical order,
  * so the buffer freed last is always the one handed out next.
  *
- * Invariant, kept by the put check (pool.h):
- *   a buffer is on the stack or in the cache  <=>  it was handed out before
- *   (index < next_fresh) and its in_pool is 1
- * so top + cache.len + (nb_bufs - next_fresh) <= nb_bufs, and a put whose
- * buffer fails the check is refused and counted: the stack never overflows.
+ * The object layer (pool_take_bulk, pool_give_bulk) is only these moves:
+ * pointer copies, two pointers per 16-byte load and store (ptrs_copy,
+ * ptrs_copy_reversed). The packet layer wraps it: pool_get_bulk takes and
+ * then resets each buffer, pool_put_bulk checks each buffer and gives back
+ * the runs that pass.
+ *
+ * Invariant, kept by the put check (pool.h) for the packet layer:
+ *   a buffer is out through the packet layer  <=>  it was handed out before
+ *   (index < next_fresh) and its in_pool is 0
+ * and, while the object layer's callers keep its contract, for both:
+ *   a buffer is on the stack or in the cache  =>  index < next_fresh
+ * so top + cache.len + (nb_bufs - next_fresh) <= nb_bufs. A spill and a
+ * flush check that the stack has room before they write, so even a give
+ * that breaks the contract cannot write past the stack.
  */
 #include "net/pool.h"
 
@@ -86,15 +95,17 @@ static uint32_t fit_count(uintptr_t base, size_t bytes, uint32_t nb_bufs_max)
     return (uint32_t)n;
 }
 
-/* Leaves the pool: reset, and no longer free. The four 16-bit fields are
- * neighbours, so this is one 8-byte store. */
+/* Out through the packet layer: reset, and in_pool cleared. The four
+ * 16-bit fields are neighbours, so this is one 8-byte store. */
 static inline void take_out(struct pktbuf *b)
 {
     pktbuf_reset(b);
     b->in_pool = 0;
 }
 
-/* Writes buffer i's metadata line, and nothing else of the buffer. */
+/* Writes buffer i's metadata line, and nothing else of the buffer: reset,
+ * and in_pool = 1, not out through the packet layer (pool_get_bulk clears
+ * it). */
 static struct pktbuf *buf_init(struct pool *p, uint32_t i)
 {
     struct pktbuf *b = (struct pktbuf *)(p->bufs_mem + (uint64_t)i * PKTBUF_STRIDE);
@@ -102,10 +113,11 @@ static struct pktbuf *buf_init(struct pool *p, uint32_t i)
     b->buf_dma = p->bufs_dma + (uint64_t)i * PKTBUF_STRIDE + PKTBUF_META_BYTES;
     b->pool = p;
     b->rx_tsc = 0;
+    pktbuf_reset(b);
+    b->in_pool = 1;
     b->port = 0;
     b->reserved = 0;
     b->user = 0;
-    take_out(b);
     return b;
 }
 
@@ -168,6 +180,80 @@ static inline uint64_t buf_index(const struct pool *p, const struct pktbuf *b)
     return q >> STRIDE_SHIFT | q << (64 - STRIDE_SHIFT);
 }
 
+/* --- pointer copies -------------------------------------------------- */
+
+/*
+ * The object layer is little more than these two copies, so they move two
+ * pointers per 16-byte access (SSE2, which baseline x86-64 has) and four
+ * such pairs per step. Within a step every load comes before any store, so
+ * ptrs_copy may copy to a lower address over its own source (cache_spill
+ * slides the cache down). The empty asm keeps GCC from turning a loop back
+ * into a call to memcpy, which the image has only as a byte loop
+ * (kernel/libc.c).
+ */
+typedef uint64_t ptr_pair __attribute__((vector_size(16), aligned(8), may_alias));
+typedef uint64_t pair_mask __attribute__((vector_size(16)));
+
+static inline ptr_pair pair_load(struct pktbuf *const *src)
+{
+    return *(const ptr_pair *)src;
+}
+
+static inline void pair_store(struct pktbuf **dst, ptr_pair v)
+{
+    *(ptr_pair *)dst = v;
+}
+
+static inline ptr_pair pair_swapped(ptr_pair v)
+{
+    return __builtin_shuffle(v, (pair_mask){ 1, 0 });
+}
+
+/* dst[i] = src[i] for i < n; dst may sit below src and overlap it. */
+static inline void ptrs_copy(struct pktbuf **dst, struct pktbuf *const *src, unsigned n)
+{
+    for (unsigned k = n / 8; k > 0; k--, dst += 8, src += 8) {
+        __asm__("" : "+r"(dst));
+        ptr_pair a = pair_load(src), b = pair_load(src + 2);
+        ptr_pair c = pair_load(src + 4), d = pair_load(src + 6);
+
+        pair_store(dst, a);
+        pair_store(dst + 2, b);
+        pair_store(dst + 4, c);
+        pair_store(dst + 6, d);
+    }
+    for (unsigned k = n % 8 / 2; k > 0; k--, dst += 2, src += 2) {
+        __asm__("" : "+r"(dst));
+        pair_store(dst, pair_load(src));
+    }
+    if (n % 2 != 0)
+        *dst = *src;
+}
+
+/* dst[i] = src[n - 1 - i] for i < n: a stack's top n, top first. */
+static inline void ptrs_copy_reversed(struct pktbuf **dst, struct pktbuf *const *src,
+                                      unsigned n)
+{
+    struct pktbuf *const *from = src + n;      /* copies down from here */
+
+    for (unsigned k = n / 8; k > 0; k--, dst += 8, from -= 8) {
+        __asm__("" : "+r"(dst));
+        ptr_pair a = pair_load(from - 2), b = pair_load(from - 4);
+        ptr_pair c = pair_load(from - 6), d = pair_load(from - 8);
+
+        pair_store(dst, pair_swapped(a));
+        pair_store(dst + 2, pair_swapped(b));
+        pair_store(dst + 4, pair_swapped(c));
+        pair_store(dst + 6, pair_swapped(d));
+    }
+    for (unsigned k = n % 8 / 2; k > 0; k--, dst += 2, from -= 2) {
+        __asm__("" : "+r"(dst));
+        pair_store(dst, pair_swapped(pair_load(from - 2)));
+    }
+    if (n % 2 != 0)
+        *dst = from[-1];
+}
+
 /* --- cache <-> stack ------------------------------------------------- */
 
 /* Moves the stack's top POOL_CACHE_BULK (or fewer) into the empty cache,
@@ -178,55 +264,43 @@ static void cache_refill(struct pool *p)
     uint32_t k = p->top < POOL_CACHE_BULK ? p->top : POOL_CACHE_BULK;
 
     p->top -= k;
-    for (uint32_t i = 0; i < k; i++)
-        c->bufs[i] = p->stack[p->top + i];
+    ptrs_copy(c->bufs, &p->stack[p->top], k);
     c->len = k;
 }
 
 /* Moves the full cache's bottom POOL_CACHE_BULK onto the stack and slides
  * the rest down: the bottom of the cache is what sits right above the
- * stack's top in LIFO order. The stack has room: those buffers are free, and
- * the put check guarantees no more than nb_bufs are free at once. */
-static void cache_spill(struct pool *p)
+ * stack's top in LIFO order. The stack has room while callers keep to the
+ * rules (no more than nb_bufs are free at once); if it has not, nothing
+ * moves and this returns false. */
+static bool cache_spill(struct pool *p)
 {
     struct pool_cache *c = &p->cache;
 
-    for (uint32_t i = 0; i < POOL_CACHE_BULK; i++)
-        p->stack[p->top + i] = c->bufs[i];
+    if (p->nb_bufs - p->top < POOL_CACHE_BULK)
+        return false;
+    ptrs_copy(&p->stack[p->top], c->bufs, POOL_CACHE_BULK);
     p->top += POOL_CACHE_BULK;
-    for (uint32_t i = POOL_CACHE_BULK; i < c->len; i++)
-        c->bufs[i - POOL_CACHE_BULK] = c->bufs[i];
+    ptrs_copy(c->bufs, &c->bufs[POOL_CACHE_BULK], c->len - POOL_CACHE_BULK);
     c->len -= POOL_CACHE_BULK;
+    return true;
 }
 
-/* Pops up to n buffers off the cache and takes them out of the pool. */
-static unsigned cache_pop(struct pool *p, struct pktbuf **bufs, unsigned n)
-{
-    struct pool_cache *c = &p->cache;
-    unsigned k = n < c->len ? n : c->len;
-    struct pktbuf **top = &c->bufs[c->len];
-
-    for (unsigned i = 0; i < k; i++) {
-        struct pktbuf *b = *--top;
-
-        take_out(b);
-        bufs[i] = b;
-    }
-    c->len -= k;
-    return k;
-}
-
+/* Everything in the cache onto the stack, except what would not fit (only
+ * after a give broke the contract: dropped and counted). */
 void pool_cache_flush(struct pool *p)
 {
     struct pool_cache *c = &p->cache;
+    uint32_t room = p->nb_bufs - p->top;
+    uint32_t k = c->len < room ? c->len : room;
 
-    for (uint32_t i = 0; i < c->len; i++)
-        p->stack[p->top + i] = c->bufs[i];
-    p->top += c->len;
+    ptrs_copy(&p->stack[p->top], c->bufs, k);
+    p->top += k;
+    p->nb_put_rejected += c->len - k;
     c->len = 0;
 }
 
-/* --- the hot path ---------------------------------------------------- */
+/* --- object layer ---------------------------------------------------- */
 
 /* Hands out buffers never used before, in address order, writing each one's
  * metadata line now. They sit logically under the whole stack: a recycled
@@ -240,13 +314,24 @@ static unsigned fresh_take(struct pool *p, struct pktbuf **bufs, unsigned n)
     return k;
 }
 
-unsigned pool_get_bulk(struct pool *p, struct pktbuf **bufs, unsigned n)
+/* What the cache cannot serve alone: all it has, then refills from the
+ * stack, then the never-used buffers. Out of line, so the common case in
+ * pool_take_bulk stays a bounds check and a copy. */
+static __attribute__((noinline)) unsigned take_slow(struct pool *p, struct pktbuf **bufs,
+                                                    unsigned n)
 {
-    unsigned got = cache_pop(p, bufs, n);
+    struct pool_cache *c = &p->cache;
+    unsigned got = 0;
 
-    while (got < n && p->top > 0) {
+    for (;;) {
+        unsigned k = n - got < c->len ? n - got : c->len;
+
+        c->len -= k;
+        ptrs_copy_reversed(bufs + got, &c->bufs[c->len], k);
+        got += k;
+        if (got == n || p->top == 0)
+            break;
         cache_refill(p);
-        got += cache_pop(p, bufs + got, n - got);
     }
     if (got < n)
         got += fresh_take(p, bufs + got, n - got);
@@ -255,43 +340,82 @@ unsigned pool_get_bulk(struct pool *p, struct pktbuf **bufs, unsigned n)
     return got;
 }
 
-/* Checks n buffers and pushes the good ones onto the cache, which has room
- * for n; returns how many it pushed. */
-static unsigned cache_push_checked(struct pool *p, struct pktbuf *const *bufs, unsigned n)
+unsigned pool_take_bulk(struct pool *p, struct pktbuf **bufs, unsigned n)
 {
     struct pool_cache *c = &p->cache;
-    struct pktbuf **top = &c->bufs[c->len];
+
+    if (n > c->len)
+        return take_slow(p, bufs, n);
+    c->len -= n;
+    ptrs_copy_reversed(bufs, &c->bufs[c->len], n);
+    return n;
+}
+
+/* What does not fit in the cache: fill it, spill its bottom part to the
+ * stack, repeat. */
+static __attribute__((noinline)) void give_slow(struct pool *p, struct pktbuf *const *bufs,
+                                                unsigned n)
+{
+    struct pool_cache *c = &p->cache;
+
+    while (n > 0) {
+        if (c->len == POOL_CACHE_SIZE && !cache_spill(p)) {
+            p->nb_put_rejected += n;       /* more given than taken */
+            return;
+        }
+        unsigned room = POOL_CACHE_SIZE - c->len;
+        unsigned k = n < room ? n : room;
+
+        ptrs_copy(&c->bufs[c->len], bufs, k);
+        c->len += k;
+        bufs += k;
+        n -= k;
+    }
+}
+
+void pool_give_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n)
+{
+    struct pool_cache *c = &p->cache;
+
+    if (n > POOL_CACHE_SIZE - c->len) {
+        give_slow(p, bufs, n);
+        return;
+    }
+    ptrs_copy(&c->bufs[c->len], bufs, n);
+    c->len += n;
+}
+
+/* --- packet layer ---------------------------------------------------- */
+
+unsigned pool_get_bulk(struct pool *p, struct pktbuf **bufs, unsigned n)
+{
+    unsigned got = pool_take_bulk(p, bufs, n);
+
+    for (unsigned i = 0; i < got; i++)
+        take_out(bufs[i]);
+    return got;
+}
+
+/* Checks each buffer (pool.h) and gives back each run of good ones at once;
+ * a refused one is counted and skipped. Its in_pool is set as it passes, so
+ * a buffer twice in one call is refused the second time. */
+void pool_put_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n)
+{
     uint32_t handed_out = p->next_fresh;      /* buffers [0, next_fresh) */
-    unsigned rejected = 0;
+    unsigned start = 0;
 
     for (unsigned i = 0; i < n; i++) {
         struct pktbuf *b = bufs[i];
 
         if (buf_index(p, b) >= handed_out || b->in_pool) {
-            rejected++;
+            pool_give_bulk(p, bufs + start, i - start);
+            p->nb_put_rejected++;
+            start = i + 1;
             continue;
         }
         b->in_pool = 1;
-        *top++ = b;
     }
-    p->nb_put_rejected += rejected;
-    return n - rejected;
-}
-
-void pool_put_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n)
-{
-    struct pool_cache *c = &p->cache;
-
-    while (n > 0) {
-        if (c->len == POOL_CACHE_SIZE)
-            cache_spill(p);
-        unsigned room = POOL_CACHE_SIZE - c->len;
-        unsigned k = n < room ? n : room;
-
-        c->len += cache_push_checked(p, bufs, k);
-        bufs += k;
-        n -= k;
-    }
+    pool_give_bulk(p, bufs + start, n - start);
 }
 
 /* Hands each run of consecutive same-pool buffers to pool_put_bulk at once:

@@ -9,6 +9,12 @@
  * shared stack behind it and across a flush; a randomized run with a fixed
  * seed holds it against a plain stack as the reference model. Double frees
  * and stray pointers must be refused and counted, never stored.
+ *
+ * The object layer (pool_take_bulk, pool_give_bulk) is held to the same
+ * order and the same cache and stack moves, alone and interleaved with the
+ * packet layer; it must leave metadata alone (but for a buffer's first
+ * line), and even a caller that gives more than it took must not make it
+ * write past the stack.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -399,12 +405,16 @@ static uint32_t rng_next(uint32_t *state)
     return *state = x;
 }
 
+/* The two layers, so one model run can drive either or both. */
+enum layer { PACKET, OBJECT };
+
 /* The reference: all free buffers on one plain stack, fresh pool = buffer 0
  * on top. The pool must hand out exactly what this model pops. */
 struct model {
     struct pktbuf *free_stack[1024];
     unsigned nb_free;
     struct pktbuf *out[1024];      /* buffers the test holds */
+    enum layer out_layer[1024];    /* which layer handed each out */
     unsigned nb_out;
 };
 
@@ -416,62 +426,103 @@ static void model_init(struct model *m, const struct pool *p)
         m->free_stack[m->nb_free++] = buf_at(p, i);
 }
 
-static void step_get(struct pool *p, struct model *m, unsigned n)
+static void step_get(struct pool *p, struct model *m, unsigned n, enum layer layer)
 {
     struct pktbuf *got[POOL_CACHE_SIZE * 2];
     unsigned want = n < m->nb_free ? n : m->nb_free;
+    unsigned k = layer == PACKET ? pool_get_bulk(p, got, n) : pool_take_bulk(p, got, n);
 
-    cr_assert_eq(pool_get_bulk(p, got, n), want);
+    cr_assert_eq(k, want);
     for (unsigned i = 0; i < want; i++) {
         cr_assert_eq(got[i], m->free_stack[--m->nb_free]);
+        m->out_layer[m->nb_out] = layer;
         m->out[m->nb_out++] = got[i];
     }
 }
 
-/* Frees n held buffers picked at random, sometimes with a double free. */
-static void step_put(struct pool *p, struct model *m, unsigned n, uint32_t *rng)
+/* Frees n held buffers of one layer, picked at random, back through that
+ * layer; through the packet layer sometimes with a double free. */
+static void step_put(struct pool *p, struct model *m, unsigned n, enum layer layer,
+                     uint32_t *rng)
 {
     struct pktbuf *put[POOL_CACHE_SIZE * 2 + 1];
     unsigned k = 0;
 
-    for (; k < n && m->nb_out > 0; k++) {
+    for (unsigned tries = 0; k < n && m->nb_out > 0 && tries < 4 * n; tries++) {
         unsigned j = rng_next(rng) % m->nb_out;
 
-        put[k] = m->out[j];
-        m->out[j] = m->out[--m->nb_out];
-        m->free_stack[m->nb_free++] = put[k];
+        if (m->out_layer[j] != layer)
+            continue;
+        put[k++] = m->out[j];
+        m->free_stack[m->nb_free++] = m->out[j];
+        m->nb_out--;
+        m->out[j] = m->out[m->nb_out];
+        m->out_layer[j] = m->out_layer[m->nb_out];
+    }
+    if (layer == OBJECT) {
+        pool_give_bulk(p, put, k);
+        return;
     }
     if (k > 0 && rng_next(rng) % 8 == 0)
         put[k++] = put[0];       /* refused: the model does not take it */
     pool_put_bulk(p, put, k);
 }
 
-Test(pool, random_gets_and_puts_match_a_plain_stack_model)
+/* 20,000 random steps of gets, puts and flushes, each layer picked with
+ * the given odds (percent through the object layer); bulks up to twice the
+ * cache, so refills and spills happen often. Returns the double frees. */
+static uint64_t run_model(struct pool *p, unsigned object_percent, uint32_t seed)
 {
     static struct model m;
-    struct pool *p = pool_of(1000);
-    uint32_t rng = 20240601;
+    uint32_t rng = seed;
     uint64_t dups = 0;
 
     model_init(&m, p);
     for (unsigned step = 0; step < 20000; step++) {
         uint32_t r = rng_next(&rng);
         unsigned n = r % 8 == 0 ? r % (POOL_CACHE_SIZE * 2) : r % 40;
+        enum layer layer = rng_next(&rng) % 100 < object_percent ? OBJECT : PACKET;
 
         if (r % 97 == 0)
             pool_cache_flush(p);
         else if ((r >> 8) % 2 == 0)
-            step_get(p, &m, n);
+            step_get(p, &m, n, layer);
         else {
             uint64_t before = p->nb_put_rejected;
 
-            step_put(p, &m, n, &rng);
+            step_put(p, &m, n, layer, &rng);
             dups += p->nb_put_rejected - before;
         }
         cr_assert_eq(pool_free_count(p), m.nb_free, "step %u", step);
         cr_assert_eq(pool_in_use(p), m.nb_out, "step %u", step);
         cr_assert_leq(p->cache.len, POOL_CACHE_SIZE);
+        cr_assert_leq(p->top, p->nb_bufs);
     }
+    return dups;
+}
+
+Test(pool, random_gets_and_puts_match_a_plain_stack_model)
+{
+    struct pool *p = pool_of(1000);
+    uint64_t dups = run_model(p, 0, 20240601);
+
+    cr_assert_gt(dups, 0, "the run should have exercised double frees");
+    cr_assert_eq(p->nb_put_rejected, dups);
+}
+
+Test(pool, random_takes_and_gives_match_the_same_model)
+{
+    struct pool *p = pool_of(1000);
+
+    cr_assert_eq(run_model(p, 100, 20240602), 0);
+    cr_assert_eq(p->nb_put_rejected, 0);
+}
+
+Test(pool, both_layers_interleaved_match_the_same_model)
+{
+    struct pool *p = pool_of(1000);
+    uint64_t dups = run_model(p, 50, 20240603);
+
     cr_assert_gt(dups, 0, "the run should have exercised double frees");
     cr_assert_eq(p->nb_put_rejected, dups);
 }
@@ -507,4 +558,176 @@ Test(pool, a_recycled_buffer_goes_out_before_any_never_used_one)
     cr_assert_eq(pool_get(p), buf_at(p, 3));   /* then the next fresh one */
     cr_assert_eq(pool_in_use(p), 4);
     cr_assert_eq(pool_free_count(p), 46);
+}
+
+/* --- object layer ---------------------------------------------------- */
+
+Test(pool, take_hands_out_fresh_buffers_in_address_order_with_their_first_line)
+{
+    struct pool *p = pool_of(40);
+    struct pktbuf *bufs[40];
+
+    cr_assert_eq(pool_take_bulk(p, bufs, 40), 40);
+    for (uint32_t i = 0; i < 40; i++) {
+        struct pktbuf *b = buf_at(p, i);
+
+        cr_assert_eq(bufs[i], b);
+        cr_assert_eq(b->pool, p);
+        cr_assert_eq(b->buf_dma, (dma_addr_t)(uintptr_t)pktbuf_buf(b));
+        cr_assert_eq(b->data_off, PKTBUF_HEADROOM);
+        cr_assert_eq(b->data_len, 0);
+        cr_assert_eq(b->in_pool, 1, "not out through the packet layer");
+        for (size_t k = PKTBUF_META_BYTES; k < PKTBUF_STRIDE; k++)
+            cr_assert_eq(((uint8_t *)b)[k], FILL_BYTE, "buffer %u byte %zu", i, k);
+    }
+    cr_assert_eq(pool_in_use(p), 40);
+    pool_give_bulk(p, bufs, 40);
+    cr_assert_eq(pool_free_count(p), 40);
+}
+
+Test(pool, take_and_give_leave_a_recycled_buffers_metadata_alone)
+{
+    struct pool *p = pool_of(8);
+    struct pktbuf *b = pool_take(p);
+
+    b->data_off = 10;
+    b->data_len = 1500;
+    b->flags = 0x8001;
+    b->user = 7;
+    pool_give(p, b);
+    cr_assert_eq(pool_take(p), b);
+    cr_assert_eq(b->data_off, 10);
+    cr_assert_eq(b->data_len, 1500);
+    cr_assert_eq(b->flags, 0x8001);
+    cr_assert_eq(b->user, 7);
+    cr_assert_eq(b->in_pool, 1);
+}
+
+/* Every length from 0 to 40 through the copies: give n, take n back in
+ * reverse, with the cache holding something below (an odd count, so the
+ * copies start at every alignment) that must stay put. */
+Test(pool, give_then_take_of_every_length_returns_the_same_buffers_reversed)
+{
+    struct pool *p = pool_of(64);
+    struct pktbuf *below[3], *out[40], *back[41];
+
+    cr_assert_eq(pool_take_bulk(p, below, 3), 3);
+    cr_assert_eq(pool_take_bulk(p, out, 40), 40);
+    pool_give_bulk(p, below, 3);
+    for (unsigned n = 0; n <= 40; n++) {
+        back[n] = NULL;                         /* a sentinel past the end */
+        pool_give_bulk(p, out, n);
+        cr_assert_eq(p->cache.len, 3 + n);
+        cr_assert_eq(pool_take_bulk(p, back, n), n);
+        for (unsigned i = 0; i < n; i++)
+            cr_assert_eq(back[i], out[n - 1 - i], "n %u position %u", n, i);
+        cr_assert_null(back[n], "n %u wrote past the end", n);
+    }
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_eq(pool_take(p), below[2 - i]);
+}
+
+Test(pool, take_and_give_keep_lifo_order_through_spills_and_refills)
+{
+    enum { N = POOL_CACHE_SIZE * 2 + POOL_CACHE_BULK / 2 + 1 };
+    struct pool *p = pool_of(N + 10);
+    static struct pktbuf *out[N], *back[N];
+
+    cr_assert_eq(pool_take_bulk(p, out, N), N);
+    for (unsigned i = 0; i < N; i++)        /* one at a time: many spills */
+        pool_give(p, out[i]);
+    cr_assert_leq(p->cache.len, POOL_CACHE_SIZE);
+    cr_assert_gt(p->top, 10);
+    for (unsigned i = 0; i < N; i++)        /* one at a time: many refills */
+        back[i] = pool_take(p);
+    for (unsigned i = 0; i < N; i++)
+        cr_assert_eq(back[i], out[N - 1 - i], "position %u", i);
+    cr_assert_eq(pool_take(p), buf_at(p, N));
+
+    /* The same in bulks: one give of all (it spills as it goes), takes of 7
+     * (each refill serves several). */
+    pool_give(p, buf_at(p, N));
+    pool_give_bulk(p, out, N);
+    cr_assert_eq(pool_free_count(p), N + 10);
+    cr_assert_eq(p->top + p->cache.len, N + 1);
+    for (unsigned i = 0; i < N; i += 7) {
+        unsigned n = N - i < 7 ? N - i : 7;
+
+        cr_assert_eq(pool_take_bulk(p, back + i, n), n);
+    }
+    for (unsigned i = 0; i < N; i++)
+        cr_assert_eq(back[i], out[N - 1 - i], "bulk position %u", i);
+    cr_assert_eq(pool_take(p), buf_at(p, N));
+}
+
+Test(pool, take_exhaustion_returns_a_short_count_and_recovers)
+{
+    struct pool *p = pool_of(50);
+    struct pktbuf *bufs[64];
+
+    cr_assert_eq(pool_take_bulk(p, bufs, 32), 32);
+    cr_assert_eq(pool_take_bulk(p, bufs + 32, 32), 18);
+    cr_assert_eq(p->nb_get_short, 1);
+    cr_assert_eq(pool_take_bulk(p, bufs, 32), 0);
+    cr_assert_null(pool_take(p));
+    cr_assert_eq(p->nb_get_short, 3);
+    cr_assert_eq(pool_in_use(p), 50);
+
+    pool_give_bulk(p, bufs, 50);
+    cr_assert_eq(pool_in_use(p), 0);
+    pool_cache_flush(p);
+    cr_assert_eq(p->top, 50);
+    cr_assert_eq(pool_take_bulk(p, bufs, 50), 50);
+    cr_assert_eq(p->nb_get_short, 3);
+    cr_assert_eq(p->nb_put_rejected, 0);
+}
+
+Test(pool, both_layers_share_one_free_sequence)
+{
+    struct pool *p = pool_of(64);
+    struct pktbuf *taken[5], *got[5];
+
+    cr_assert_eq(pool_take_bulk(p, taken, 5), 5);
+    taken[2]->data_len = 99;
+    pool_give_bulk(p, taken, 5);
+    cr_assert_eq(pool_get_bulk(p, got, 5), 5);
+    for (unsigned i = 0; i < 5; i++) {
+        cr_assert_eq(got[i], taken[4 - i]);
+        cr_assert_eq(got[i]->data_len, 0, "a get resets what a take left");
+        cr_assert_eq(got[i]->in_pool, 0);
+    }
+    pool_put_bulk(p, got, 5);
+    cr_assert_eq(p->nb_put_rejected, 0);
+    cr_assert_eq(pool_take(p), got[4]);
+}
+
+Test(pool, a_buffer_out_through_a_take_is_refused_by_the_packet_put)
+{
+    struct pool *p = pool_of(8);
+    struct pktbuf *b = pool_take(p);
+
+    pktbuf_free(b);
+    cr_assert_eq(p->nb_put_rejected, 1);
+    cr_assert_eq(pool_in_use(p), 1);
+    pool_give(p, b);
+    cr_assert_eq(pool_in_use(p), 0);
+}
+
+/* Breaking the contract: one buffer given back 400 times. The cache fills,
+ * spills once, and then the stack has no room for a second spill: every
+ * later give is dropped and counted rather than written past the stack. */
+Test(pool, giving_more_than_was_taken_cannot_write_past_the_stack)
+{
+    struct pool *p = pool_of(100);
+    struct pktbuf *b = pool_take(p);
+
+    for (unsigned i = 0; i < 400; i++)
+        pool_give(p, b);
+    cr_assert_eq(p->top, POOL_CACHE_BULK);
+    cr_assert_eq(p->cache.len, POOL_CACHE_SIZE);
+    cr_assert_eq(p->nb_put_rejected, 400 - POOL_CACHE_SIZE - POOL_CACHE_BULK);
+    pool_cache_flush(p);
+    cr_assert_eq(p->top, p->nb_bufs);
+    cr_assert_eq(p->cache.len, 0);
+    cr_assert_eq(p->nb_put_rejected, 400 - p->nb_bufs);
 }
