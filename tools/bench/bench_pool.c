@@ -1,20 +1,35 @@
 /*
  * Buffer pool and ring (WORKLOADS.md sections 2 and 3).
  *
- * Pool: 8,191 elements either side. rte_mempool's are 2,048 bytes
- * (ring_mp_mc ops, a 256-entry lcore cache, or none); pktmetal's are
- * pktbufs of PKTBUF_STRIDE (2,240) bytes: 2,048 data room + 128 headroom +
- * the 64-byte metadata line, behind its fixed 256-entry per-core cache (the
- * nearest equivalent; pktmetal has no cache-less mode, so the nocache
- * figures are DPDK's alone). One iteration keeps 32 objects out:
+ * Pool: 8,191 elements either side, and the two layers of each measured
+ * separately (net/pool.h):
+ *
+ *   mempool_*          the object layer, WORKLOADS.md section 2: pointers
+ *                      only. rte_mempool_get/put(_bulk) on an rte_mempool of
+ *                      2,048-byte elements (ring_mp_mc ops, a 256-entry
+ *                      lcore cache, or none) against pool_take(_bulk) /
+ *                      pool_give(_bulk) on pktbufs of PKTBUF_STRIDE (2,240)
+ *                      bytes behind pktmetal's fixed 256-entry per-core
+ *                      cache (the nearest equivalent; pktmetal has no
+ *                      cache-less mode, so the nocache figures are DPDK's
+ *                      alone). Neither side touches object memory once the
+ *                      pool is warm.
+ *   pktbuf_alloc_free_*  the packet layer, not in WORKLOADS.md: the same
+ *                      iterations through rte_pktmbuf_alloc(_bulk) /
+ *                      rte_pktmbuf_free(_bulk) on an rte_pktmbuf_pool_create
+ *                      pool (cache 256, RTE_MBUF_DEFAULT_BUF_SIZE) against
+ *                      pool_get(_bulk) / pktbuf_free(_bulk). Each side
+ *                      resets the buffer on the way out and, on the way in,
+ *                      reads the buffer's pool and checks it (DPDK: refcnt
+ *                      and the segment chain; pktmetal: index and double
+ *                      free, pool.h). The free_bulk of each side groups
+ *                      buffers by pool, so the bulk figure uses
+ *                      pktbuf_free_bulk, not the one-pool pool_put_bulk.
+ *
+ * One iteration keeps 32 objects out:
  *
  *   single   32 x get, then 32 x put, one object per call
  *   bulk32   one get of 32, one put of 32
- *
- * Not the same work, by design of each: pool_get_bulk writes each buffer's
- * metadata line (pktbuf_reset) and pool_put_bulk checks each buffer (its
- * index, and the free flag in its metadata line: a double free is refused);
- * rte_mempool touches no object memory.
  *
  * Ring: 1,024 slots, single producer and consumer, 32 pointers to static
  * dummies; burst32 = one enqueue and one dequeue of 32, single = 32 of
@@ -26,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
@@ -68,10 +84,10 @@ static __attribute__((noinline)) uint64_t pm_pool_single_loop(struct pool *p, ui
 
     for (uint32_t i = 0; i < iters; i++) {
         for (unsigned j = 0; j < BURST; j++)
-            if ((o[j] = pool_get(p)) == NULL)
+            if ((o[j] = pool_take(p)) == NULL)
                 failures++;
         for (unsigned j = 0; j < BURST; j++)
-            pool_put_bulk(p, &o[j], 1);
+            pool_give(p, o[j]);
     }
     return failures;
 }
@@ -125,9 +141,9 @@ static __attribute__((noinline)) double pm_pool_bulk32(void *arg)
 
     bench_begin(&t);
     for (uint32_t i = 0; i < r->iters; i++) {
-        if (pool_get_bulk(r->pm, o, BURST) != BURST)
+        if (pool_take_bulk(r->pm, o, BURST) != BURST)
             failures++;
-        pool_put_bulk(r->pm, o, BURST);
+        pool_give_bulk(r->pm, o, BURST);
     }
     bench_end(&t);
     r->failures += failures;
@@ -146,6 +162,98 @@ static __attribute__((noinline)) double dpdk_pool_bulk32(void *arg)
         if (rte_mempool_get_bulk(r->mp, o, BURST) != 0)
             failures++;
         rte_mempool_put_bulk(r->mp, o, BURST);
+    }
+    bench_end(&t);
+    r->failures += failures;
+    return t.ns;
+}
+
+/* The packet layer, same shapes: single a loop function, bulk32 inline. */
+static __attribute__((noinline)) uint64_t pm_pkt_single_loop(struct pool *p, uint32_t iters)
+{
+    struct pktbuf *o[BURST];
+    uint64_t failures = 0;
+
+    for (uint32_t i = 0; i < iters; i++) {
+        for (unsigned j = 0; j < BURST; j++)
+            if ((o[j] = pool_get(p)) == NULL)
+                failures++;
+        for (unsigned j = 0; j < BURST; j++)
+            pktbuf_free(o[j]);
+    }
+    return failures;
+}
+
+static __attribute__((noinline)) uint64_t dpdk_pkt_single_loop(struct rte_mempool *mp,
+                                                               uint32_t iters)
+{
+    struct rte_mbuf *o[BURST];
+    uint64_t failures = 0;
+
+    for (uint32_t i = 0; i < iters; i++) {
+        for (unsigned j = 0; j < BURST; j++)
+            if ((o[j] = rte_pktmbuf_alloc(mp)) == NULL)
+                failures++;
+        for (unsigned j = 0; j < BURST; j++)
+            rte_pktmbuf_free(o[j]);
+    }
+    return failures;
+}
+
+static double pm_pkt_single(void *arg)
+{
+    struct pool_run *r = arg;
+    struct bench_timer t = { 0 };
+
+    bench_begin(&t);
+    uint64_t failures = pm_pkt_single_loop(r->pm, r->iters);
+    bench_end(&t);
+    r->failures += failures;
+    return t.ns;
+}
+
+static double dpdk_pkt_single(void *arg)
+{
+    struct pool_run *r = arg;
+    struct bench_timer t = { 0 };
+
+    bench_begin(&t);
+    uint64_t failures = dpdk_pkt_single_loop(r->mp, r->iters);
+    bench_end(&t);
+    r->failures += failures;
+    return t.ns;
+}
+
+static __attribute__((noinline)) double pm_pkt_bulk32(void *arg)
+{
+    struct pool_run *r = arg;
+    struct pktbuf *o[BURST];
+    struct bench_timer t = { 0 };
+    uint64_t failures = 0;
+
+    bench_begin(&t);
+    for (uint32_t i = 0; i < r->iters; i++) {
+        if (pool_get_bulk(r->pm, o, BURST) != BURST)
+            failures++;
+        pktbuf_free_bulk(o, BURST);
+    }
+    bench_end(&t);
+    r->failures += failures;
+    return t.ns;
+}
+
+static __attribute__((noinline)) double dpdk_pkt_bulk32(void *arg)
+{
+    struct pool_run *r = arg;
+    struct rte_mbuf *o[BURST];
+    struct bench_timer t = { 0 };
+    uint64_t failures = 0;
+
+    bench_begin(&t);
+    for (uint32_t i = 0; i < r->iters; i++) {
+        if (rte_pktmbuf_alloc_bulk(r->mp, o, BURST) != 0)
+            failures++;
+        rte_pktmbuf_free_bulk(o, BURST);
     }
     bench_end(&t);
     r->failures += failures;
@@ -180,8 +288,10 @@ void bench_pool(void)
                                                    0, NULL, NULL, NULL, NULL, SOCKET_ID_ANY, 0);
     struct rte_mempool *mp0 = rte_mempool_create("bench_mp0", POOL_ELEMS, POOL_ELEM_B, 0, 0,
                                                  NULL, NULL, NULL, NULL, SOCKET_ID_ANY, 0);
+    struct rte_mempool *mbufs = rte_pktmbuf_pool_create("bench_mbufs", POOL_ELEMS, 256, 0,
+                                                        RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 
-    if (pm == NULL || pm->nb_bufs != POOL_ELEMS || mp256 == NULL || mp0 == NULL)
+    if (pm == NULL || pm->nb_bufs != POOL_ELEMS || mp256 == NULL || mp0 == NULL || mbufs == NULL)
         bench_fail("pool setup failed");
     printf("# pool: pktmetal %u x %u B (cache %u), rte_mempool %u x %u B ops %s\n",
            pm->nb_bufs, PKTBUF_STRIDE, POOL_CACHE_SIZE, POOL_ELEMS, POOL_ELEM_B,
@@ -189,11 +299,15 @@ void bench_pool(void)
 
     struct pool_run cached = { pm, mp256, iterations(), 0 };
     struct pool_run nocache = { NULL, mp0, iterations(), 0 };
+    struct pool_run packets = { pm, mbufs, iterations(), 0 };
     pool_figure("mempool_cache256_single", pm_pool_single, dpdk_pool_single, &cached);
     pool_figure("mempool_cache256_bulk32", pm_pool_bulk32, dpdk_pool_bulk32, &cached);
     pool_figure("mempool_nocache_single", NULL, dpdk_pool_single, &nocache);
     pool_figure("mempool_nocache_bulk32", NULL, dpdk_pool_bulk32, &nocache);
+    pool_figure("pktbuf_alloc_free_single", pm_pkt_single, dpdk_pkt_single, &packets);
+    pool_figure("pktbuf_alloc_free_bulk32", pm_pkt_bulk32, dpdk_pkt_bulk32, &packets);
 
+    rte_mempool_free(mbufs);
     rte_mempool_free(mp0);
     rte_mempool_free(mp256);
     free(pm_mem);
