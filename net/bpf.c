@@ -254,182 +254,135 @@ int bpf_validate(const struct bpf_insn *prog, unsigned nb_insns, char *why, size
 
 /* --- running ------------------------------------------------------------- */
 
-/* Reads nb_bytes (1, 2 or 4) big-endian at off into *val; false when any of
- * them lies beyond buflen. */
-static bool load_be(const uint8_t *pkt, uint32_t buflen, uint64_t off, unsigned nb_bytes,
-                    uint32_t *val)
+/* Big-endian loads at p; the caller has checked the bounds. */
+static inline uint32_t get_be32(const uint8_t *p)
 {
-    uint32_t v = 0;
-
-    if (off + nb_bytes > buflen)
-        return false;
-    for (unsigned i = 0; i < nb_bytes; i++)
-        v = v << 8 | pkt[off + i];
-    *val = v;
-    return true;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static unsigned size_bytes(uint16_t code)
+static inline uint32_t get_be16(const uint8_t *p)
 {
-    switch (BPF_SIZE(code)) {
-    case BPF_W:
-        return 4;
-    case BPF_H:
-        return 2;
-    default:
-        return 1;
-    }
+    return (uint32_t)p[0] << 8 | p[1];
 }
 
-/* The machine state of one run. */
-struct bpf_state {
-    uint32_t a, x;
-    uint32_t mem[BPF_NB_MEMWORDS];
-    const uint8_t *pkt;
-    uint32_t wirelen, buflen;
-};
-
-/* LD: false when the program must stop and reject. */
-static bool run_ld(struct bpf_state *s, const struct bpf_insn *insn)
-{
-    switch (BPF_MODE(insn->code)) {
-    case BPF_ABS:
-        return load_be(s->pkt, s->buflen, insn->k, size_bytes(insn->code), &s->a);
-    case BPF_IND:
-        return load_be(s->pkt, s->buflen, (uint64_t)s->x + insn->k, size_bytes(insn->code),
-                       &s->a);
-    case BPF_IMM:
-        s->a = insn->k;
-        return true;
-    case BPF_MEM:
-        s->a = s->mem[insn->k];
-        return true;
-    case BPF_LEN:
-        s->a = s->wirelen;
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* LDX; BPF_MSH is "4 * (pkt[k] & 0xf)", the IPv4 header length in bytes. */
-static bool run_ldx(struct bpf_state *s, const struct bpf_insn *insn)
-{
-    uint32_t byte;
-
-    switch (BPF_MODE(insn->code)) {
-    case BPF_MSH:
-        if (!load_be(s->pkt, s->buflen, insn->k, 1, &byte))
-            return false;
-        s->x = (byte & 0xf) << 2;
-        return true;
-    case BPF_IMM:
-        s->x = insn->k;
-        return true;
-    case BPF_MEM:
-        s->x = s->mem[insn->k];
-        return true;
-    case BPF_LEN:
-        s->x = s->wirelen;
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* ALU: false on a division by zero, which rejects the packet. */
-static bool run_alu(struct bpf_state *s, const struct bpf_insn *insn)
-{
-    uint32_t v = BPF_SRC(insn->code) == BPF_X ? s->x : insn->k;
-
-    switch (BPF_OP(insn->code)) {
-    case BPF_ADD: s->a += v; return true;
-    case BPF_SUB: s->a -= v; return true;
-    case BPF_MUL: s->a *= v; return true;
-    case BPF_OR:  s->a |= v; return true;
-    case BPF_AND: s->a &= v; return true;
-    case BPF_XOR: s->a ^= v; return true;
-    case BPF_LSH: s->a = v < SHIFT_LIMIT ? s->a << v : 0; return true;
-    case BPF_RSH: s->a = v < SHIFT_LIMIT ? s->a >> v : 0; return true;
-    case BPF_NEG: s->a = 0u - s->a; return true;
-    case BPF_DIV:
-        if (v == 0)
-            return false;
-        s->a /= v;
-        return true;
-    case BPF_MOD:
-        if (v == 0)
-            return false;
-        s->a %= v;
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* JMP: how many instructions to skip after this one. */
-static uint32_t run_jmp(const struct bpf_state *s, const struct bpf_insn *insn)
-{
-    uint32_t v = BPF_SRC(insn->code) == BPF_X ? s->x : insn->k;
-    bool taken;
-
-    switch (BPF_OP(insn->code)) {
-    case BPF_JA:
-        return insn->k;
-    case BPF_JEQ:
-        taken = s->a == v;
-        break;
-    case BPF_JGT:
-        taken = s->a > v;
-        break;
-    case BPF_JGE:
-        taken = s->a >= v;
-        break;
-    default:   /* BPF_JSET */
-        taken = (s->a & v) != 0;
-        break;
-    }
-    return taken ? insn->jt : insn->jf;
-}
-
+/*
+ * One flat switch on the whole opcode: gcc makes it a single jump table, so
+ * an instruction costs its dispatch and its own work, with A, X and the
+ * bounds in registers (a capture runs the filter on every packet of a
+ * watched port). The opcodes are exactly the validator's; `default` is
+ * never reached by a validated program and rejects the packet.
+ *
+ * A packet load past buflen, and a division by X = 0, reject the packet
+ * (return 0), as in Linux's classic BPF. A shift by X >= 32 gives 0.
+ */
 uint32_t bpf_run(const struct bpf_insn *prog, const uint8_t *pkt, uint32_t wirelen,
                  uint32_t buflen)
 {
-    struct bpf_state s = {.a = 0, .x = 0, .pkt = pkt, .wirelen = wirelen, .buflen = buflen};
+    uint32_t a = 0, x = 0, mem[BPF_NB_MEMWORDS] = { 0 };
+    uint64_t off;
 
-    for (unsigned i = 0; i < BPF_NB_MEMWORDS; i++)
-        s.mem[i] = 0;
     for (const struct bpf_insn *insn = prog;; insn++) {
-        switch (BPF_CLASS(insn->code)) {
-        case BPF_LD:
-            if (!run_ld(&s, insn))
+        uint32_t k = insn->k;
+
+        switch (insn->code) {
+        /* loads into A */
+        case BPF_LD | BPF_W | BPF_ABS:
+            off = k;
+            goto load_w;
+        case BPF_LD | BPF_W | BPF_IND:
+            off = (uint64_t)x + k;
+        load_w:
+            if (off + 4 > buflen)
                 return 0;
+            a = get_be32(pkt + off);
             break;
-        case BPF_LDX:
-            if (!run_ldx(&s, insn))
+        case BPF_LD | BPF_H | BPF_ABS:
+            off = k;
+            goto load_h;
+        case BPF_LD | BPF_H | BPF_IND:
+            off = (uint64_t)x + k;
+        load_h:
+            if (off + 2 > buflen)
                 return 0;
+            a = get_be16(pkt + off);
             break;
-        case BPF_ST:
-            s.mem[insn->k] = s.a;
-            break;
-        case BPF_STX:
-            s.mem[insn->k] = s.x;
-            break;
-        case BPF_ALU:
-            if (!run_alu(&s, insn))
+        case BPF_LD | BPF_B | BPF_ABS:
+            off = k;
+            goto load_b;
+        case BPF_LD | BPF_B | BPF_IND:
+            off = (uint64_t)x + k;
+        load_b:
+            if (off + 1 > buflen)
                 return 0;
+            a = pkt[off];
             break;
-        case BPF_JMP:
-            insn += run_jmp(&s, insn);
+        case BPF_LD | BPF_W | BPF_IMM: a = k; break;
+        case BPF_LD | BPF_W | BPF_MEM: a = mem[k]; break;
+        case BPF_LD | BPF_W | BPF_LEN: a = wirelen; break;
+
+        /* loads into X; MSH is 4 * (pkt[k] & 0xf), the IPv4 header length */
+        case BPF_LDX | BPF_B | BPF_MSH:
+            if ((uint64_t)k + 1 > buflen)
+                return 0;
+            x = (uint32_t)(pkt[k] & 0xf) << 2;
             break;
-        case BPF_RET:
-            return BPF_RVAL(insn->code) == BPF_A ? s.a : insn->k;
-        default:   /* BPF_MISC */
-            if (BPF_MISCOP(insn->code) == BPF_TAX)
-                s.x = s.a;
-            else
-                s.a = s.x;
+        case BPF_LDX | BPF_W | BPF_IMM: x = k; break;
+        case BPF_LDX | BPF_W | BPF_MEM: x = mem[k]; break;
+        case BPF_LDX | BPF_W | BPF_LEN: x = wirelen; break;
+
+        /* stores and register moves */
+        case BPF_ST: mem[k] = a; break;
+        case BPF_STX: mem[k] = x; break;
+        case BPF_MISC | BPF_TAX: x = a; break;
+        case BPF_MISC | BPF_TXA: a = x; break;
+
+        /* ALU with a constant (the validator refused k = 0 divisors and
+         * shifts >= 32) and with X */
+        case BPF_ALU | BPF_ADD | BPF_K: a += k; break;
+        case BPF_ALU | BPF_SUB | BPF_K: a -= k; break;
+        case BPF_ALU | BPF_MUL | BPF_K: a *= k; break;
+        case BPF_ALU | BPF_DIV | BPF_K: a /= k; break;
+        case BPF_ALU | BPF_MOD | BPF_K: a %= k; break;
+        case BPF_ALU | BPF_OR | BPF_K: a |= k; break;
+        case BPF_ALU | BPF_AND | BPF_K: a &= k; break;
+        case BPF_ALU | BPF_XOR | BPF_K: a ^= k; break;
+        case BPF_ALU | BPF_LSH | BPF_K: a <<= k; break;
+        case BPF_ALU | BPF_RSH | BPF_K: a >>= k; break;
+        case BPF_ALU | BPF_ADD | BPF_X: a += x; break;
+        case BPF_ALU | BPF_SUB | BPF_X: a -= x; break;
+        case BPF_ALU | BPF_MUL | BPF_X: a *= x; break;
+        case BPF_ALU | BPF_DIV | BPF_X:
+            if (x == 0)
+                return 0;
+            a /= x;
             break;
+        case BPF_ALU | BPF_MOD | BPF_X:
+            if (x == 0)
+                return 0;
+            a %= x;
+            break;
+        case BPF_ALU | BPF_OR | BPF_X: a |= x; break;
+        case BPF_ALU | BPF_AND | BPF_X: a &= x; break;
+        case BPF_ALU | BPF_XOR | BPF_X: a ^= x; break;
+        case BPF_ALU | BPF_LSH | BPF_X: a = x < SHIFT_LIMIT ? a << x : 0; break;
+        case BPF_ALU | BPF_RSH | BPF_X: a = x < SHIFT_LIMIT ? a >> x : 0; break;
+        case BPF_ALU | BPF_NEG: a = 0u - a; break;
+
+        /* jumps: forward only, inside the program (validated) */
+        case BPF_JMP | BPF_JA: insn += k; break;
+        case BPF_JMP | BPF_JEQ | BPF_K: insn += a == k ? insn->jt : insn->jf; break;
+        case BPF_JMP | BPF_JGT | BPF_K: insn += a > k ? insn->jt : insn->jf; break;
+        case BPF_JMP | BPF_JGE | BPF_K: insn += a >= k ? insn->jt : insn->jf; break;
+        case BPF_JMP | BPF_JSET | BPF_K: insn += (a & k) != 0 ? insn->jt : insn->jf; break;
+        case BPF_JMP | BPF_JEQ | BPF_X: insn += a == x ? insn->jt : insn->jf; break;
+        case BPF_JMP | BPF_JGT | BPF_X: insn += a > x ? insn->jt : insn->jf; break;
+        case BPF_JMP | BPF_JGE | BPF_X: insn += a >= x ? insn->jt : insn->jf; break;
+        case BPF_JMP | BPF_JSET | BPF_X: insn += (a & x) != 0 ? insn->jt : insn->jf; break;
+
+        case BPF_RET | BPF_K: return k;
+        case BPF_RET | BPF_A: return a;
+        default:
+            return 0;
         }
     }
 }
