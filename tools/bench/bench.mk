@@ -8,7 +8,9 @@
 #   make bench-qemu         end to end in QEMU: pktmetal, a Linux guest and
 #                           QEMU alone, rate sweeps (tools/bench/qemu_sweep.py,
 #                           ~10 min; outputs in build/bench/qemu)
-#   make bench              all of the above
+#   make bench              all of the above (and bench-overload, bench-idle,
+#                           bench-startup, bench-capture), then writes the
+#                           figures into BENCHMARKS.md (tools/bench/report.py)
 #   QUICK=1                 smaller counts and R=3, one frame size and fewer
 #                           configurations in QEMU: a smoke run, not figures
 #   QEMU_BENCH_ARGS=...     more qemu_sweep.py options (--qemu-cpus 1 ...)
@@ -30,7 +32,7 @@ BENCH_SRCS    := tools/bench/host_bench.c tools/bench/bench_core.c tools/bench/b
 BENCH_PM_SRCS := $(wildcard net/*.c) tests/models/sink_netdev.c
 BENCH_HDRS    := $(wildcard tools/bench/*.h net/*.h) tests/models/sink_netdev.h
 
-.PHONY: bench bench-host bench-host-build bench-deps bench-qemu
+.PHONY: bench bench-start bench-host bench-host-build bench-deps bench-qemu
 
 # DPDK and valgrind are installed here, not by `make deps`, so CI stays lean;
 # the binary is then built by a fresh make, whose pkg-config sees DPDK.
@@ -58,4 +60,11 @@ bench-qemu: bench-deps $(BUILD)/pktmetal.efi $(TOOLS_BIN)
 	@/usr/bin/python3 tools/bench/qemu_sweep.py $(if $(filter-out 0,$(QUICK)),--quick) \
 	  --out $(or $(BENCH_OUT),$(BENCH_DIR))/qemu $(QEMU_BENCH_ARGS)
 
-bench: bench-host bench-qemu
+# `make bench` stamps its start, runs every part (the other .mk files add
+# theirs as prerequisites), then writes the figures into BENCHMARKS.md
+# (tools/bench/report.py: only parts that ran since the stamp).
+bench: bench-start bench-host bench-qemu
+	@python3 tools/bench/report.py --dir $(or $(BENCH_OUT),$(BENCH_DIR))
+
+bench-start:
+	@mkdir -p $(or $(BENCH_OUT),$(BENCH_DIR)) && touch $(or $(BENCH_OUT),$(BENCH_DIR))/make-bench.start
