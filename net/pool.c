@@ -95,16 +95,8 @@ static uint32_t fit_count(uintptr_t base, size_t bytes, uint32_t nb_bufs_max)
     return (uint32_t)n;
 }
 
-/* Out through the packet layer: reset, and in_pool cleared. The four
- * 16-bit fields are neighbours, so this is one 8-byte store. */
-static inline void take_out(struct pktbuf *b)
-{
-    pktbuf_reset(b);
-    b->in_pool = 0;
-}
-
 /* Writes buffer i's metadata line, and nothing else of the buffer: reset,
- * and in_pool = 1, not out through the packet layer (pool_get_bulk clears
+ * and in_pool = 1, not out through the packet layer (pool_hand_out clears
  * it). */
 static struct pktbuf *buf_init(struct pool *p, uint32_t i)
 {
@@ -392,47 +384,70 @@ unsigned pool_get_bulk(struct pool *p, struct pktbuf **bufs, unsigned n)
     unsigned got = pool_take_bulk(p, bufs, n);
 
     for (unsigned i = 0; i < got; i++)
-        take_out(bufs[i]);
+        pool_hand_out(bufs[i]);
     return got;
 }
 
-/* Checks each buffer (pool.h) and gives back each run of good ones at once;
- * a refused one is counted and skipped. Its in_pool is set as it passes, so
- * a buffer twice in one call is refused the second time. */
-void pool_put_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n)
+/* The put check (pool.h): true, with b marked free, if b is one of p's
+ * buffers handed out so far ([0, handed_out)) and out through the packet
+ * layer. Marking it as it passes refuses the second of two copies of one
+ * buffer in the same call. */
+static inline bool put_check(const struct pool *p, uint32_t handed_out, struct pktbuf *b)
+{
+    if (buf_index(p, b) >= handed_out || b->in_pool)
+        return false;
+    b->in_pool = 1;
+    return true;
+}
+
+/* Checks buffers from bufs[0] on and gives back each run that passes at
+ * once; a refused one is counted and skipped. With stop_at_other_pool it
+ * also stops at the first buffer of another pool, which reads each
+ * buffer's pool pointer: only for callers whose entries are real buffers
+ * (pktbuf_free_bulk). Returns how many entries it went through. */
+static inline unsigned put_run(struct pool *p, struct pktbuf *const *bufs, unsigned n,
+                               bool stop_at_other_pool)
 {
     uint32_t handed_out = p->next_fresh;      /* buffers [0, next_fresh) */
-    unsigned start = 0;
+    unsigned start = 0, i = 0;
 
-    for (unsigned i = 0; i < n; i++) {
+    for (; i < n; i++) {
         struct pktbuf *b = bufs[i];
 
-        if (buf_index(p, b) >= handed_out || b->in_pool) {
+        if (stop_at_other_pool && b->pool != p)
+            break;
+        if (!put_check(p, handed_out, b)) {
             pool_give_bulk(p, bufs + start, i - start);
             p->nb_put_rejected++;
             start = i + 1;
-            continue;
         }
-        b->in_pool = 1;
     }
-    pool_give_bulk(p, bufs + start, n - start);
+    pool_give_bulk(p, bufs + start, i - start);
+    return i;
 }
 
-/* Hands each run of consecutive same-pool buffers to pool_put_bulk at once:
- * a burst usually comes from one port, so one pool. */
+void pool_put_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n)
+{
+    put_run(p, bufs, n, false);
+}
+
+/* Each run of consecutive same-pool buffers goes back in one put_run: a
+ * burst usually comes from one port, so one pool. The run's first buffer
+ * names its pool, so every run is at least one buffer long. */
 void pktbuf_free_bulk(struct pktbuf *const *bufs, unsigned n)
 {
-    unsigned start = 0;
+    for (unsigned i = 0; i < n;)
+        i += put_run(bufs[i]->pool, bufs + i, n - i, true);
+}
 
-    while (start < n) {
-        struct pool *p = bufs[start]->pool;
-        unsigned end = start + 1;
+void pktbuf_free(struct pktbuf *b)
+{
+    struct pool *p = b->pool;
 
-        while (end < n && bufs[end]->pool == p)
-            end++;
-        pool_put_bulk(p, bufs + start, end - start);
-        start = end;
-    }
+    if (put_check(p, p->next_fresh, b))
+        pool_give(p, b);
+    else
+        p->nb_put_rejected++;
 }
 
 uint32_t pool_free_count(const struct pool *p)

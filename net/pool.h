@@ -125,15 +125,24 @@ void pool_put_bulk(struct pool *p, struct pktbuf *const *bufs, unsigned n);
  * pointer is read, so entries must be real buffers, not NULL). */
 void pktbuf_free_bulk(struct pktbuf *const *bufs, unsigned n);
 
-static inline struct pktbuf *pool_get(struct pool *p)
+/* Returns one buffer to its own pool, checked as pool_put_bulk does. */
+void pktbuf_free(struct pktbuf *b);
+
+/* What a get does to each buffer it hands out: reset, and in_pool cleared.
+ * The four 16-bit fields are neighbours, so this is one 8-byte store. */
+static inline void pool_hand_out(struct pktbuf *b)
 {
-    struct pktbuf *b;
-    return pool_get_bulk(p, &b, 1) == 1 ? b : NULL;
+    pktbuf_reset(b);
+    b->in_pool = 0;
 }
 
-static inline void pktbuf_free(struct pktbuf *b)
+static inline struct pktbuf *pool_get(struct pool *p)
 {
-    pool_put_bulk(b->pool, &b, 1);
+    struct pktbuf *b = pool_take(p);
+
+    if (b != NULL)
+        pool_hand_out(b);
+    return b;
 }
 
 /* Moves the cache back onto the shared stack. */

@@ -547,6 +547,23 @@ Test(pool, free_bulk_returns_each_buffer_to_its_own_pool)
     cr_assert_eq(pool_get(b), mixed[9]);
 }
 
+Test(pool, free_bulk_refuses_a_double_free_in_the_pool_it_belongs_to)
+{
+    struct pool *a = pool_of(16), *b = pool_of(16);
+    struct pktbuf *a0 = pool_get(a), *a1 = pool_get(a), *b0 = pool_get(b);
+    struct pktbuf *mixed[] = { a0, a1, a0, b0, b0, a1 };
+
+    pktbuf_free_bulk(mixed, 6);
+    cr_assert_eq(a->nb_put_rejected, 2);
+    cr_assert_eq(b->nb_put_rejected, 1);
+    cr_assert_eq(pool_in_use(a), 0);
+    cr_assert_eq(pool_in_use(b), 0);
+    /* Each went back once, in the order of its first free. */
+    cr_assert_eq(pool_get(a), a1);
+    cr_assert_eq(pool_get(a), a0);
+    cr_assert_eq(pool_get(a), buf_at(a, 2));
+}
+
 Test(pool, a_recycled_buffer_goes_out_before_any_never_used_one)
 {
     struct pool *p = pool_of(50);
