@@ -181,16 +181,20 @@ static void do_start(struct capture *c, const char *args, uint16_t nb_ports, cha
         fmt_snprintf(reply, reply_size, "capture: error %s", why);
         return;
     }
-    int n = bpf_parse_hex(sa.hex, sa.hex_len, c->prog, BPF_MAX_INSNS);
+    /* The new filter is parsed and validated aside: a start that fails
+     * leaves a running capture exactly as it was. */
+    int n = bpf_parse_hex(sa.hex, sa.hex_len, c->staged, BPF_MAX_INSNS);
     if (n < 0) {
         fmt_snprintf(reply, reply_size, "capture: error bpf= is not 1..%u instructions of 16 "
                      "hex digits", BPF_MAX_INSNS);
         return;
     }
-    if (bpf_validate(c->prog, (unsigned)n, why, sizeof(why)) < 0) {
+    if (bpf_validate(c->staged, (unsigned)n, why, sizeof(why)) < 0) {
         fmt_snprintf(reply, reply_size, "capture: error filter rejected: %s", why);
         return;
     }
+    for (int i = 0; i < n; i++)
+        c->prog[i] = c->staged[i];
     c->nb_insns = (unsigned)n;
     c->snap = sa.snap;
     c->queue_limit = sa.queue;

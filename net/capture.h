@@ -54,7 +54,8 @@ struct capture {
     uint32_t snap;
     uint32_t queue_limit;           /* copies waiting at most (queue=) */
     unsigned nb_insns;
-    struct bpf_insn prog[BPF_MAX_INSNS];
+    struct bpf_insn prog[BPF_MAX_INSNS];    /* the running filter, always validated */
+    struct bpf_insn staged[BPF_MAX_INSNS];  /* a `start`'s filter until it validates */
     struct pool *pool;
     struct ring *queue;             /* copies waiting for the capture port */
     uint8_t src_mac[6];

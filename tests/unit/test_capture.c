@@ -94,6 +94,33 @@ CHECKED_TEST(capture, bad_commands_get_a_reason_and_start_nothing, no_leak)
     cr_assert(!cap->active);
 }
 
+/* A failed start while a capture runs changes nothing: the running filter
+ * is never half-overwritten by a program that did not validate (it would
+ * run unchecked jumps on the next packet). */
+CHECKED_TEST(capture, a_failed_start_leaves_the_running_capture_alone, no_leak)
+{
+    command("start points=rx0 snap=64 bpf=" REJECT_ALL);
+    cr_assert(strncmp(reply, "capture: ok started", 19) == 0, "%s", reply);
+    /* A jump far past the end, then a program cut in the middle. */
+    command("start points=tx1 snap=99 bpf=0005000000010000" ACCEPT_ALL);
+    cr_assert(strncmp(reply, "capture: error filter rejected:", 31) == 0, "%s", reply);
+    command("start points=tx1 bpf=" ACCEPT_ALL "00150005zz000000");
+    cr_assert(strncmp(reply, "capture: error bpf= is not", 26) == 0, "%s", reply);
+
+    cr_assert(cap->active);
+    cr_assert_eq(cap->nb_insns, 1);
+    cr_assert_eq(cap->prog[0].code, 0x0006);
+    cr_assert_eq(cap->prog[0].k, 0, "still ret #0");
+    cr_assert_eq(cap->snap, 64);
+    cr_assert(capture_wants(cap, CAPTURE_POINT_RX, 0));
+    cr_assert(!capture_wants(cap, CAPTURE_POINT_TX, 1));
+    struct pktbuf *b = frame(60, 1);
+    capture_packet(cap, b, CAPTURE_POINT_RX, 0, 0, 0);
+    pktbuf_free(b);
+    cr_assert_eq(cap->filtered, 1);
+    cr_assert_eq(cap->captured, 0);
+}
+
 CHECKED_TEST(capture, a_copy_carries_the_header_and_the_frame_up_to_snap, no_leak)
 {
     command("start points=rx* snap=100 bpf=" ACCEPT_ALL);
