@@ -102,7 +102,7 @@ clean:
 	rm -rf $(BUILD)
 
 # libFuzzer targets (clang): the whole pipeline with a frame as input, the
-# config parser, and the BPF validator + interpreter. `make test` runs each
+# config parser, the BPF validator + interpreter, and the capture commands. `make test` runs each
 # briefly and replays the pipeline corpus (replay_pipeline: every drop reason
 # reached); `make fuzz` runs them longer, FUZZ_SECONDS each, or FUZZ_RUNS
 # executions each when that is set. New inputs land in build/fuzz/corpus-*;
@@ -135,11 +135,18 @@ $(BUILD)/fuzz/fuzz_bpf: tests/fuzz/fuzz_bpf.c net/bpf.c net/bpf.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< net/bpf.c -o $@
 
+# The capture control channel: commands (start/stop/status) with packets in
+# between; a running capture's filter must always be a validated one.
+$(BUILD)/fuzz/fuzz_capture: tests/fuzz/fuzz_capture.c $(wildcard net/*.c net/*.h) \
+                            tests/models/sink_netdev.c tests/models/sink_netdev.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(wildcard net/*.c) tests/models/sink_netdev.c -o $@
+
 fuzz-build: $(BUILD)/fuzz/fuzz_pipeline $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_bpf \
-            $(BUILD)/fuzz/replay_pipeline
+            $(BUILD)/fuzz/fuzz_capture $(BUILD)/fuzz/replay_pipeline
 
 fuzz: fuzz-build
-	@for t in pipeline config bpf; do \
+	@for t in pipeline config bpf capture; do \
 	  tests/fuzz/run.sh $$t $(BUILD)/fuzz/corpus-$$t $(FUZZ_LIMIT) || exit 1; \
 	done
 

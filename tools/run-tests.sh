@@ -59,7 +59,7 @@ tools_pass=$((tools_pass + ${p:-0})); tools_fail=$((tools_fail + ${f:-1}))
 
 echo "== fuzzing (libFuzzer, ${FUZZ_TEST_SECONDS:-20} s per target; pipeline corpus replay) =="
 fuzz_pass=0; fuzz_fail=0
-for target in pipeline config bpf; do
+for target in pipeline config bpf capture; do
   corpus=$(mktemp -d)
   if tests/fuzz/run.sh $target "$corpus" -max_total_time=${FUZZ_TEST_SECONDS:-20}; then
     fuzz_pass=$((fuzz_pass + 1))
