@@ -24,7 +24,8 @@
  *   object layer   pool_take_bulk, pool_take, pool_give_bulk, pool_give:
  *                  only move pointers between the caller's array, the
  *                  cache and the stack. No reset, no check: it trusts its
- *                  caller.
+ *                  caller. The one to hold against rte_mempool_get/put
+ *                  (tools/bench/bench_pool.c measures both layers).
  *
  * Both hand out the same order: the free buffers form one LIFO sequence
  * (the stack with the cache on top of it, then the never-used buffers in
