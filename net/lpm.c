@@ -142,9 +142,11 @@ struct lpm_rule {
 
 #define RULE_FREE_DEPTH  0xffu
 
-/* Open addressing with linear probing; keys are never MAP_EMPTY. */
+/* Open addressing with linear probing; keys are never MAP_EMPTY. Slot at
+ * is kv[2 * at] (key) and kv[2 * at + 1] (value), so that a lookup reads
+ * one line. */
 struct probe_map {
-    uint32_t *keys, *vals;
+    uint32_t *kv;
     uint32_t mask, shift, count;
 };
 
@@ -183,7 +185,7 @@ struct lpm {
     uint32_t code_leaf[LPM_NB_CODES];   /* the leaf a code stands for; NO_ROUTE: free */
     uint32_t code_refs[LPM_NB_CODES];   /* /24s coded with it */
     struct probe_map code_map;          /* leaf -> code */
-    uint32_t code_map_keys[CODE_MAP_SLOTS], code_map_vals[CODE_MAP_SLOTS];
+    uint32_t code_map_kv[2 * CODE_MAP_SLOTS];
     struct probe_map side;              /* /24 -> leaf or node entry */
     uint32_t side_max;                  /* entries the side table takes */
 };
@@ -404,8 +406,8 @@ static void heap_tag_parents(struct lpm *t)
 {
     if (t->front.codes) {                   /* direct: the side table's slot */
         for (uint32_t at = 0; at <= t->side.mask; at++) {
-            if (t->side.keys[at] != MAP_EMPTY && entry_is_node(t->side.vals[at]))
-                node_of(t, t->side.vals[at])->parent = at;
+            if (t->side.kv[2 * at] != MAP_EMPTY && entry_is_node(t->side.kv[2 * at + 1]))
+                node_of(t, t->side.kv[2 * at + 1])->parent = at;
         }
         return;
     }
@@ -430,7 +432,7 @@ static void heap_set_parent(struct lpm *t, uint32_t parent, uint32_t e)
     uint32_t s = parent & 0xffff;
 
     if (t->front.codes)
-        t->side.vals[parent] = e;
+        t->side.kv[2 * parent + 1] = e;
     else if (parent & PARENT_IN_L2)
         node_of(t, t->front.root[s])->values[(parent >> 16) & 0xff] = e;
     else
@@ -747,16 +749,16 @@ static uint32_t covering_leaf(const struct lpm *t, uint32_t prefix, unsigned dep
 
 static uint32_t map_home(const struct probe_map *m, uint32_t key)
 {
-    return (key * 0x9e3779b1u) >> m->shift;
+    return (key * LPM_SIDE_HASH) >> m->shift;
 }
 
 /* The slot holding key, or NIL. */
 static uint32_t map_find(const struct probe_map *m, uint32_t key)
 {
     for (uint32_t at = map_home(m, key);; at = (at + 1) & m->mask) {
-        if (m->keys[at] == key)
+        if (m->kv[2 * at] == key)
             return at;
-        if (m->keys[at] == MAP_EMPTY)
+        if (m->kv[2 * at] == MAP_EMPTY)
             return NIL;
     }
 }
@@ -766,44 +768,43 @@ static void map_insert(struct probe_map *m, uint32_t key, uint32_t val)
 {
     uint32_t at = map_home(m, key);
 
-    while (m->keys[at] != MAP_EMPTY)
+    while (m->kv[2 * at] != MAP_EMPTY)
         at = (at + 1) & m->mask;
-    m->keys[at] = key;
-    m->vals[at] = val;
+    m->kv[2 * at] = key;
+    m->kv[2 * at + 1] = val;
     m->count++;
 }
 
 /* Empties slot at, moving back the keys after it that probed past it. */
 static void map_remove_at(struct probe_map *m, uint32_t at)
 {
-    for (uint32_t next = (at + 1) & m->mask; m->keys[next] != MAP_EMPTY;
+    for (uint32_t next = (at + 1) & m->mask; m->kv[2 * next] != MAP_EMPTY;
          next = (next + 1) & m->mask) {
-        uint32_t home = map_home(m, m->keys[next]);
+        uint32_t home = map_home(m, m->kv[2 * next]);
 
         /* next's key may fill the hole unless its home lies in (at, next] */
         if (((next - home) & m->mask) >= ((next - at) & m->mask)) {
-            m->keys[at] = m->keys[next];
-            m->vals[at] = m->vals[next];
+            m->kv[2 * at] = m->kv[2 * next];
+            m->kv[2 * at + 1] = m->kv[2 * next + 1];
             at = next;
         }
     }
-    m->keys[at] = MAP_EMPTY;
+    m->kv[2 * at] = MAP_EMPTY;
     m->count--;
 }
 
-static void map_init(struct probe_map *m, uint32_t *keys, uint32_t *vals, uint32_t slots)
+static void map_init(struct probe_map *m, uint32_t *kv, uint32_t slots)
 {
     unsigned bits = 0;
 
     while ((1u << bits) < slots)
         bits++;
-    m->keys = keys;
-    m->vals = vals;
+    m->kv = kv;
     m->mask = slots - 1;
     m->shift = 32 - bits;
     m->count = 0;
     for (uint32_t at = 0; at < slots; at++)
-        ((volatile uint32_t *)keys)[at] = MAP_EMPTY;
+        ((volatile uint32_t *)kv)[2 * at] = MAP_EMPTY;
 }
 
 /* A code for leaf, with one more reference; NIL when all are taken. */
@@ -812,7 +813,7 @@ static uint32_t code_ref(struct lpm *t, uint32_t leaf)
     uint32_t at = map_find(&t->code_map, leaf), code;
 
     if (at != NIL) {
-        code = t->code_map.vals[at];
+        code = t->code_map.kv[2 * at + 1];
     } else {
         for (code = 1; code < CODE_FURTHER && t->code_leaf[code] != NO_ROUTE; code++)
             ;
@@ -820,6 +821,7 @@ static uint32_t code_ref(struct lpm *t, uint32_t leaf)
             return NIL;
         t->code_leaf[code] = leaf;
         t->front.palette[code] = leaf >> 8;
+        t->front.palette_leaf[code] = leaf;
         map_insert(&t->code_map, leaf, code);
     }
     t->code_refs[code]++;
@@ -833,6 +835,7 @@ static void code_unref(struct lpm *t, uint32_t code)
     map_remove_at(&t->code_map, map_find(&t->code_map, t->code_leaf[code]));
     t->code_leaf[code] = NO_ROUTE;
     t->front.palette[code] = LPM_PALETTE_FURTHER;
+    t->front.palette_leaf[code] = 0;
 }
 
 /* What /24 b holds: a leaf, a node entry, or ENTRY_ABSENT. *at is its
@@ -845,7 +848,7 @@ static uint32_t direct_get(const struct lpm *t, uint32_t b, uint32_t *at)
     if (code != CODE_FURTHER)
         return code == CODE_NONE ? NO_ROUTE : t->code_leaf[code];
     *at = map_find(&t->side, b);
-    return *at == NIL ? ENTRY_ABSENT : t->side.vals[*at];
+    return *at == NIL ? ENTRY_ABSENT : t->side.kv[2 * (*at) + 1];
 }
 
 /* Lets go of what /24 b holds: its code, or its side entry and node. */
@@ -857,7 +860,7 @@ static void direct_drop(struct lpm *t, uint32_t b)
         uint32_t at = map_find(&t->side, b);
 
         if (at != NIL) {
-            uint32_t e = t->side.vals[at];
+            uint32_t e = t->side.kv[2 * at + 1];
 
             if (entry_is_node(e))
                 heap_free(t, entry_line(t, e), node_lines(node_of(t, e)));
@@ -1020,13 +1023,21 @@ static uint32_t rules_match(const struct lpm *t, uint32_t addr)
     return LPM_NO_ROUTE;
 }
 
+uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr)
+{
+    uint32_t v = lpm_lookup_further(t, addr);
+
+    /* rank RANK_SHORT: a leaf of next hop 0 must not read as no route */
+    return v == LPM_NO_ROUTE ? NO_ROUTE : v << 8 | RANK_SHORT << 1 | ENTRY_LEAF;
+}
+
 uint32_t lpm_lookup_further(const struct lpm *t, uint32_t addr)
 {
     uint32_t at = map_find(&t->side, addr >> 8), e;
 
     if (at == NIL)
         return rules_match(t, addr);
-    e = t->side.vals[at];
+    e = t->side.kv[2 * at + 1];
     if (entry_is_node(e))
         e = lpm_node_value(t->front.root, e, addr & 0xff);
     return e == NO_ROUTE ? LPM_NO_ROUTE : e >> 8;
@@ -1086,6 +1097,8 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
     for (uint32_t b = 0; b < l.nb_buckets; b++)
         ((volatile uint32_t *)t->buckets)[b] = NIL;
     t->front.codes = NULL;
+    t->front.side = NULL;
+    t->front.side_shift = 0;
     t->codes = NULL;
     if (!l.direct) {
         for (uint32_t s = 0; s < ROOT_SLOTS; s++)
@@ -1100,11 +1113,14 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
         t->code_leaf[c] = NO_ROUTE;
         t->code_refs[c] = 0;
         t->front.palette[c] = LPM_PALETTE_FURTHER;
+        t->front.palette_leaf[c] = 0;
     }
     t->front.palette[CODE_NONE] = LPM_NO_ROUTE;
-    map_init(&t->code_map, t->code_map_keys, t->code_map_vals, CODE_MAP_SLOTS);
-    map_init(&t->side, (uint32_t *)(base + l.side_off),
-             (uint32_t *)(base + l.side_off) + l.side_slots, l.side_slots);
+    t->front.palette_leaf[CODE_NONE] = NO_ROUTE;
+    map_init(&t->code_map, t->code_map_kv, CODE_MAP_SLOTS);
+    map_init(&t->side, (uint32_t *)(base + l.side_off), l.side_slots);
+    t->front.side = t->side.kv;
+    t->front.side_shift = t->side.shift;
     t->side_max = l.side_slots / 2;
     t->front.codes = t->codes;
     return t;
@@ -1220,20 +1236,46 @@ static void lookup_group(const struct lpm *t, const uint32_t *addrs, uint32_t *n
     }
 }
 
-/* One read of a code per address; the palette stays in L1. */
+/* The addresses of a bulk lookup whose code said LPM_PALETTE_FURTHER. Out
+ * of line, so that the loop below keeps everything in registers. */
+static __attribute__((noinline)) void lookup_direct_further(const struct lpm *t,
+                                                            const uint32_t *addrs,
+                                                            uint32_t *next_hops, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (next_hops[i] == LPM_PALETTE_FURTHER)
+            next_hops[i] = lpm_further(t, addrs[i]);
+    }
+}
+
+/* One read of a code per address; the palette stays in L1. Four at a
+ * time: the loop's own instructions would otherwise be a third of each
+ * lookup's. */
 static void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops,
                           unsigned n)
 {
     const uint8_t *codes = t->front.codes;
     const uint32_t *palette = t->front.palette;
+    const uint32_t *a = addrs, *end4 = addrs + (n & ~3u);
+    uint32_t *out = next_hops;
 
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t v = palette[codes[addrs[i] >> 8]];
+    for (; a < end4; a += 4, out += 4) {
+        uint32_t v0 = palette[codes[a[0] >> 8]];
+        uint32_t v1 = palette[codes[a[1] >> 8]];
+        uint32_t v2 = palette[codes[a[2] >> 8]];
+        uint32_t v3 = palette[codes[a[3] >> 8]];
 
-        if (v == LPM_PALETTE_FURTHER)
-            v = lpm_lookup_further(t, addrs[i]);
-        next_hops[i] = v;
+        out[0] = v0;
+        out[1] = v1;
+        out[2] = v2;
+        out[3] = v3;
+        if (v0 == LPM_PALETTE_FURTHER || v1 == LPM_PALETTE_FURTHER ||
+            v2 == LPM_PALETTE_FURTHER || v3 == LPM_PALETTE_FURTHER)
+            lookup_direct_further(t, a, out, 4);
     }
+    for (unsigned i = 0; i < (n & 3u); i++)
+        out[i] = palette[codes[a[i] >> 8]];
+    lookup_direct_further(t, a, out, n & 3u);
 }
 
 void lpm_lookup_bulk(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
