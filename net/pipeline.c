@@ -20,6 +20,10 @@
 
 #define PREFETCH_AHEAD 3
 
+_Static_assert(PIPELINE_MAX_PORTS >= ROUTER_MAX_PORTS, "a batch for every port the router has");
+_Static_assert(PIPELINE_TX_BATCH >= PIPELINE_BURST && PIPELINE_DROP_BATCH >= PIPELINE_BURST,
+               "room for a burst in every batch");
+
 void pipeline_init(struct pipeline *pl, const struct config *cfg, struct netdev **devs,
                    uint16_t nb_ports, struct pool *pool)
 {
@@ -276,48 +280,60 @@ static void run_one(struct pipeline *pl, struct pktbuf *pkt)
 }
 
 /* Router mode's fast path, router_forward_burst, when nothing else has to
- * see a packet before the router: no program, no active ACL, no RX capture
- * on the port (TX and drop captures happen in pipeline_emit/pipeline_drop
- * either way). */
-static bool router_fast_path_ok(const struct pipeline *pl, uint16_t in_port)
+ * see a packet before the router or on its way out: no program, no active
+ * ACL, no capture running (a capture's copies are made in pipeline_emit and
+ * pipeline_drop, which the fast path does not go through). */
+static bool router_fast_path_ok(const struct pipeline *pl)
 {
     return pl->mode == CONFIG_MODE_ROUTER && pl->router != NULL && pl->prog == NULL &&
-           !acl_active(pl) &&
-           !(capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_RX, in_port));
+           !acl_active(pl) && !capturing(pl);
 }
 
-/* The router settles runs of packets without the parser; each packet it
- * leaves goes the general way (parse, router_input) before the run goes on,
- * so packets are handled, and leave, in the order they came. */
+/* Room for n more packets in every TX batch and in the drop batch, and out
+ * pointed at them. Ports the router has but the pipeline has not get no
+ * batch: a packet for one takes the general path (pipeline_emit drops it). */
+static void router_out_open(struct pipeline *pl, struct router_burst_out *out, uint16_t n)
+{
+    uint16_t nb_ports = pl->nb_ports < ROUTER_MAX_PORTS ? pl->nb_ports : ROUTER_MAX_PORTS;
+    uint16_t p = 0;
+
+    for (; p < nb_ports; p++) {
+        struct pipeline_port *pp = &pl->ports[p];
+        if (pp->nb_tx > PIPELINE_TX_BATCH - n)
+            flush_port(pl, pp);
+        out->tx_next[p] = pp->tx + pp->nb_tx;
+    }
+    for (; p < ROUTER_MAX_PORTS; p++)
+        out->tx_next[p] = NULL;
+    if (pl->nb_dropped > PIPELINE_DROP_BATCH - n)
+        free_drops(pl);
+    out->drop_next = pl->dropped + pl->nb_dropped;
+    out->drop_counts = pl->drops;
+}
+
+static void router_out_close(struct pipeline *pl, const struct router_burst_out *out)
+{
+    uint16_t nb_ports = pl->nb_ports < ROUTER_MAX_PORTS ? pl->nb_ports : ROUTER_MAX_PORTS;
+
+    for (uint16_t p = 0; p < nb_ports; p++)
+        pl->ports[p].nb_tx = (uint16_t)(out->tx_next[p] - pl->ports[p].tx);
+    pl->nb_dropped = (uint16_t)(out->drop_next - pl->dropped);
+}
+
+/* The router settles runs of packets without the parser, straight into the
+ * TX and drop batches; each packet it leaves goes the general way (parse,
+ * router_input) before the run goes on, so packets are handled, and leave,
+ * in the order they came. */
 static void run_router_fast(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts,
                             uint16_t n)
 {
-    uint16_t verdicts[PIPELINE_BURST];
-
     while (n > 0) {
         uint16_t chunk = n < PIPELINE_BURST ? n : PIPELINE_BURST;
-        uint16_t done = router_forward_burst(pl->router, in_port, pkts, chunk, pl->now_ns,
-                                             verdicts);
-        /* Straight into the port's batch or the drops, unless capturing:
-         * then pipeline_emit and pipeline_drop, which copy what is wanted. */
-        bool plain = !capturing(pl);
-        uint16_t direct = plain ? pl->nb_ports : 0;
+        struct router_burst_out out;
 
-        for (uint16_t i = 0; i < done; i++) {
-            struct pktbuf *pkt = pkts[i];
-            uint16_t v = verdicts[i];
-            enum drop_reason why = (enum drop_reason)(v & ~ROUTER_VERDICT_DROP);
-
-            pkt->port = in_port;
-            if (v < direct)
-                tx_append(pl, &pl->ports[v], pkt);
-            else if (!(v & ROUTER_VERDICT_DROP))
-                pipeline_emit(pl, v, pkt);
-            else if (plain)
-                drop_append(pl, pkt, why);
-            else
-                pipeline_drop(pl, pkt, why);
-        }
+        router_out_open(pl, &out, chunk);
+        uint16_t done = router_forward_burst(pl->router, in_port, pkts, chunk, pl->now_ns, &out);
+        router_out_close(pl, &out);
         pkts += done;
         n -= done;
         if (done < chunk) {
@@ -334,7 +350,7 @@ void pipeline_run(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts, u
 {
     pl->now_ns = now_ns;
     pl->received += n;
-    if (router_fast_path_ok(pl, in_port)) {
+    if (router_fast_path_ok(pl)) {
         run_router_fast(pl, in_port, pkts, n);
         return;
     }

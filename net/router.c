@@ -156,6 +156,9 @@ struct router {
     uint32_t specials[2 * ROUTER_MAX_PORTS];  /* addresses: what the fast path
                                  * leaves to router_input when seen */
     uint8_t octet_flags[256];   /* OCTET_*, by an address's first octet */
+    uint8_t octet_dst[256];     /* by a destination's first octet, for a packet whose
+                                 * source is clear: DROP_NONE (forward), the reason
+                                 * it is refused for, or OCTET_DST_CHECK */
     uint32_t nb_next_hops;
     struct router_next_hop next_hops[ROUTER_MAX_NEXT_HOPS];
     struct icmp_bucket icmp;    /* errors */
@@ -168,6 +171,7 @@ struct router {
  * that starts with that octet. */
 #define OCTET_RESERVED  0x01    /* addr_is_reserved */
 #define OCTET_SPECIAL   0x02    /* the first octet of one of the specials */
+#define OCTET_DST_CHECK DROP__COUNT     /* octet_dst: the full checks decide */
 
 #define ROUTER_STRUCT_BYTES \
     ((sizeof(struct router) + CACHE_LINE_BYTES - 1) & ~(size_t)(CACHE_LINE_BYTES - 1))
@@ -598,7 +602,10 @@ static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct p
  * word (RFC 1624 eqn. 3; RFC 1812 5.3.1), the frame re-addressed from the
  * output port to the neighbour and cut to the IP packet: whatever followed
  * it in the frame we received (padding, or junk) is not passed on. */
-static inline void forward_rewrite(struct router *r, struct pktbuf *pkt, const struct neigh *n)
+/* For the port's MAC to be the source: port is n->port, which the fast path
+ * has in hand already. Not counted: the caller counts. */
+static inline void forward_rewrite(struct router *r, struct pktbuf *pkt, const struct neigh *n,
+                                   uint16_t port)
 {
     uint8_t *frame = pktbuf_data(pkt);
     struct ipv4_hdr *ip = (struct ipv4_hdr *)(frame + ETH_HDR_LEN);
@@ -608,14 +615,14 @@ static inline void forward_rewrite(struct router *r, struct pktbuf *pkt, const s
     ip->csum = csum_ttl_decrement(ip->csum);
     /* The type stays: only untagged IPv4 frames come this way. */
     mac_copy(eth->dst, n->mac);
-    mac_copy(eth->src, r->ports[n->port].mac);
+    mac_copy(eth->src, r->ports[port].mac);
     frame_set_len(pkt, (uint16_t)(ETH_HDR_LEN + pm_ntohs(ip->total_len)));
-    r->stats.forwarded++;
 }
 
 static void forward_emit(struct router *r, struct pktbuf *pkt, const struct neigh *n)
 {
-    forward_rewrite(r, pkt, n);
+    forward_rewrite(r, pkt, n, n->port);
+    r->stats.forwarded++;
     router_emit(r, n->port, pkt);
 }
 
@@ -950,8 +957,11 @@ void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *p
  * the same packet at the same moment.
  *
  * Routed traffic seldom starts with the first octet of a special or of a
- * reserved address, so one table lookup per address (octet_flags) stands
- * for the address checks; only a flagged packet has them done in full.
+ * reserved address, so one table lookup per address stands for the address
+ * checks: octet_flags for the source, octet_dst for the destination, which
+ * also gives the reason a reserved destination is refused for. Only a
+ * packet with a flagged source or a destination octet that takes a closer
+ * look (a special's, or 255's) has them done in full.
  */
 
 /* A packet a few ahead: its route's first LPM node is loaded while the
@@ -977,16 +987,19 @@ static bool addr_is_special(const struct router *r, uint32_t a)
     return false;
 }
 
-/* The addresses of a packet whose first octets are flagged: slow, dropped
- * (ROUTER_VERDICT_DROP | reason) or, when neither is special nor reserved
- * after all, 0: go on. */
-static uint16_t fast_addr_verdict(const struct router *r, uint32_t src, uint32_t dst)
+/* What fast_addr_verdict says when the fast path cannot settle a packet. */
+#define FAST_SLOW DROP__COUNT
+
+/* The addresses of a packet whose first octets are flagged: FAST_SLOW, the
+ * reason it is dropped for, or, when neither is special nor reserved after
+ * all, DROP_NONE: go on. */
+static unsigned fast_addr_verdict(const struct router *r, uint32_t src, uint32_t dst)
 {
     if (addr_is_reserved(src) || addr_is_special(r, src) || addr_is_special(r, dst))
-        return ROUTER_VERDICT_SLOW;
+        return FAST_SLOW;
     if (addr_is_reserved(dst))
-        return (uint16_t)(ROUTER_VERDICT_DROP | ipv4_dst_refused(r, dst));
-    return 0;
+        return ipv4_dst_refused(r, dst);
+    return DROP_NONE;
 }
 
 /* The entry for gateway ip of next hop nh: the one the slot remembers if it
@@ -1019,8 +1032,11 @@ static bool neigh_ready(const struct neigh *n, uint64_t now_ns)
     }
 }
 
-static uint16_t fast_verdict(struct router *r, const struct router_port *in, struct pktbuf *pkt,
-                             uint64_t now_ns)
+/* Settles pkt into out, or returns false, having changed nothing. Inlined
+ * into both of router_forward_burst's loops: a call per packet would cost
+ * more than the loop test the second loop saves. */
+static inline __attribute__((always_inline)) bool fast_one(struct router *r, const struct router_port *in, uint16_t in_port,
+                     struct pktbuf *pkt, uint64_t now_ns, struct router_burst_out *out)
 {
     uint8_t *frame = pktbuf_data(pkt);
     const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(frame + ETH_HDR_LEN);
@@ -1028,40 +1044,60 @@ static uint16_t fast_verdict(struct router *r, const struct router_port *in, str
 
     if (pkt->data_len > ETH_HDR_LEN + ROUTER_MTU || !parse_ipv4_plain_ok(frame, pkt->data_len) ||
         !mac_equal(frame, in->mac))
-        return ROUTER_VERDICT_SLOW;
+        return false;
     uint32_t src = pm_ntohl(ip->src), dst = pm_ntohl(ip->dst);
-    if ((r->octet_flags[src >> 24] | r->octet_flags[dst >> 24]) != 0) {
-        uint16_t v = fast_addr_verdict(r, src, dst);
-        if (v != 0)
-            return v;
+    unsigned src_flags = r->octet_flags[src >> 24], dst_class = r->octet_dst[dst >> 24];
+    if ((src_flags | dst_class) != 0) {
+        unsigned why = src_flags == 0 && dst_class != OCTET_DST_CHECK
+                           ? dst_class : fast_addr_verdict(r, src, dst);
+        if (why == FAST_SLOW)
+            return false;
+        if (why != DROP_NONE) {
+            pkt->port = in_port;
+            out->drop_counts[why]++;
+            *out->drop_next++ = pkt;
+            return true;
+        }
     }
     if (ip->ttl <= 1 || lpm_lookup(r->lpm, dst, &nh_id) != 0 || nh_id >= r->nb_next_hops)
-        return ROUTER_VERDICT_SLOW;
+        return false;
     struct router_next_hop *nh = &r->next_hops[nh_id];
     struct neigh *n = nh->gw != 0 ? next_hop_neigh(r, nh, nh->gw) : neigh_find(&r->neigh, dst);
     if (n == NULL || !neigh_ready(n, now_ns))
-        return ROUTER_VERDICT_SLOW;
+        return false;
+    uint16_t port = n->port;
+    struct pktbuf **tx = out->tx_next[port];
+    if (tx == NULL)
+        return false;
+    /* Queued before the frame is written, which the compiler has to assume
+     * could change out and n. */
+    *tx = pkt;
+    out->tx_next[port] = tx + 1;
+    pkt->port = in_port;
     neigh_touch(n, now_ns);
-    forward_rewrite(r, pkt, n);
-    return n->port;
+    forward_rewrite(r, pkt, n, port);
+    return true;
 }
 
 uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf *const *pkts,
-                              uint16_t n, uint64_t now_ns, uint16_t *verdicts)
+                              uint16_t n, uint64_t now_ns, struct router_burst_out *out)
 {
     const struct router_port *in = port_of(r, in_port);
+    struct pktbuf **drop_next = out->drop_next;
     uint16_t i = 0;
 
     if (in == NULL)
         return 0;
-    for (; i < n; i++) {
-        if (i + FAST_PREFETCH_AHEAD < n)
-            fast_prefetch(r, pkts[i + FAST_PREFETCH_AHEAD]);
-        uint16_t v = fast_verdict(r, in, pkts[i], now_ns);
-        if (v == ROUTER_VERDICT_SLOW)
-            break;
-        verdicts[i] = v;
+    for (; i + FAST_PREFETCH_AHEAD < n; i++) {
+        fast_prefetch(r, pkts[i + FAST_PREFETCH_AHEAD]);
+        if (!fast_one(r, in, in_port, pkts[i], now_ns, out))
+            goto done;
     }
+    for (; i < n; i++)
+        if (!fast_one(r, in, in_port, pkts[i], now_ns, out))
+            break;
+done:
+    r->stats.forwarded += (uint64_t)(i - (out->drop_next - drop_next));
     return i;
 }
 
@@ -1127,8 +1163,12 @@ struct router *router_create(void *mem, size_t bytes, struct lpm *lpm,
     r->io = *io;
     icmp_bucket_init(&r->icmp, ROUTER_ICMP_RATE, 0);
     icmp_bucket_init(&r->echo, ROUTER_ECHO_RATE, 0);
-    for (uint32_t octet = 0; octet < 256; octet++)
-        r->octet_flags[octet] = addr_is_reserved(octet << 24) ? OCTET_RESERVED : 0;
+    for (uint32_t octet = 0; octet < 256; octet++) {
+        uint32_t a = octet << 24;
+        r->octet_flags[octet] = addr_is_reserved(a) ? OCTET_RESERVED : 0;
+        /* 255 holds 255.255.255.255, refused for another reason */
+        r->octet_dst[octet] = octet == 255 ? OCTET_DST_CHECK : (uint8_t)ipv4_dst_refused(r, a);
+    }
     if (!neigh_table_init(&r->neigh, (uint8_t *)r + ROUTER_STRUCT_BYTES, table_bytes,
                           ROUTER_MAX_NEIGHBORS))
         return NULL;
@@ -1195,8 +1235,10 @@ int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
     r->specials[r->nb_specials++] = addr;
     if (len <= 30)
         r->specials[r->nb_specials++] = addr | ~mask;
-    for (uint32_t i = 0; i < r->nb_specials; i++)
+    for (uint32_t i = 0; i < r->nb_specials; i++) {
         r->octet_flags[r->specials[i] >> 24] |= OCTET_SPECIAL;
+        r->octet_dst[r->specials[i] >> 24] = OCTET_DST_CHECK;
+    }
     return 0;
 }
 

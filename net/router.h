@@ -96,18 +96,28 @@ int router_set_icmp_rate(struct router *r, uint32_t errors_per_s, uint32_t echo_
 void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
                   uint64_t now_ns);
 
+/* Where router_forward_burst puts what it settles: a forwarded packet at
+ * tx_next[port] of its output port, a refused one at drop_next, its reason
+ * counted in drop_counts (indexed by enum drop_reason); each pointer is
+ * moved on past what it put there. The caller leaves room for the whole
+ * burst behind every pointer. A port whose tx_next is NULL is not sent to
+ * from here: a packet for it ends the run, and the general path deals
+ * with it. */
+struct router_burst_out {
+    struct pktbuf **tx_next[ROUTER_MAX_PORTS];
+    struct pktbuf **drop_next;
+    uint64_t *drop_counts;
+};
+
 /* The forwarding fast path (router.c): settles pkts[0..], received on
  * in_port, in order, up to the first it cannot, without parse_frame. Each
- * settled packet is either forwarded (rewritten; verdicts[i] = the output
- * port, for the caller to send it out of) or refused for its destination
- * (untouched; verdicts[i] = ROUTER_VERDICT_DROP | the reason, for the caller
- * to drop), exactly as parse_frame and router_input would have done.
+ * settled packet is either forwarded (rewritten, into out->tx) or refused
+ * for its destination (untouched, into out->drop), exactly as parse_frame
+ * and router_input would have done; its pkt->port is set to in_port.
  * Returns how many it settled; the next packet, if any, needs parse_frame
- * and router_input. pkt->port is not read. */
-#define ROUTER_VERDICT_DROP 0x8000u
-#define ROUTER_VERDICT_SLOW 0xffffu     /* internal: not settled */
+ * and router_input. */
 uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf *const *pkts,
-                              uint16_t n, uint64_t now_ns, uint16_t *verdicts);
+                              uint16_t n, uint64_t now_ns, struct router_burst_out *out);
 /* ARP retries and timeouts, entry expiry; call every few ms or more. */
 void router_tick(struct router *r, uint64_t now_ns);
 

@@ -387,12 +387,15 @@ Test(router_fast, ttl_lengths_and_neighbour_states_match_the_general_path)
 }
 
 /* The fast path itself, without the pipeline: it settles a run of plain
- * forwardable packets, stops at the first it cannot, and says which port. */
+ * forwardable packets into the batches, stops at the first it cannot, and
+ * leaves a port without a batch to the general path. */
 Test(router_fast, a_run_stops_at_the_first_packet_the_fast_path_leaves)
 {
     struct frame f[4];
-    struct pktbuf *b[4];
-    uint16_t verdicts[4];
+    struct pktbuf *b[4], *tx1[4], *dropped[4];
+    uint64_t drop_counts[DROP__COUNT] = { 0 };
+    struct router_burst_out out = { .tx_next = { NULL, tx1 }, .drop_next = dropped,
+                                    .drop_counts = drop_counts };
 
     make_frame(&f[0], ip4(10, 0, 0, 5), ip4(192, 168, 1, 1), IPPROTO_UDP_, 18);
     make_frame(&f[1], ip4(10, 0, 0, 5), ip4(224, 0, 0, 9), IPPROTO_UDP_, 18);
@@ -402,15 +405,29 @@ Test(router_fast, a_run_stops_at_the_first_packet_the_fast_path_leaves)
     for (int i = 0; i < 4; i++) {
         memcpy(pktbuf_data(b[i]), f[i].bytes, f[i].len);
         b[i]->data_len = f[i].len;
+        b[i]->port = 9;
     }
-    cr_assert_eq(router_forward_burst(fast.r, 0, b, 4, 2 * NS_PER_S, verdicts), 2);
-    cr_assert_eq(verdicts[0], 1, "to port 1");
+    cr_assert_eq(router_forward_burst(fast.r, 0, b, 4, 2 * NS_PER_S, &out), 2);
+    cr_assert_eq(out.tx_next[1], tx1 + 1, "to port 1");
+    cr_assert_eq(tx1[0], b[0]);
+    cr_assert_eq(b[0]->port, 0, "the input port");
     cr_assert_arr_eq(pktbuf_data(b[0]), MAC_GW_STATIC, 6);
     cr_assert_eq(pktbuf_data(b[0])[22], 63, "TTL taken down");
-    cr_assert_eq(verdicts[1], ROUTER_VERDICT_DROP | DROP_UNSUPPORTED, "multicast is not routed");
-    cr_assert_eq(router_forward_burst(fast.r, 0, b + 3, 1, 2 * NS_PER_S, verdicts), 1);
-    cr_assert_eq(router_forward_burst(fast.r, 7, b + 3, 1, 2 * NS_PER_S, verdicts), 0,
+    cr_assert_eq(out.drop_next, dropped + 1);
+    cr_assert_eq(dropped[0], b[1]);
+    cr_assert_eq(drop_counts[DROP_UNSUPPORTED], 1, "multicast is not routed");
+    cr_assert_eq(b[2]->port, 9, "the packet left is not touched");
+    cr_assert_eq(router_forward_burst(fast.r, 0, b + 3, 1, 2 * NS_PER_S, &out), 1);
+    cr_assert_eq(out.tx_next[1], tx1 + 2);
+    cr_assert_eq(tx1[1], b[3]);
+    cr_assert_eq(router_forward_burst(fast.r, 7, b + 3, 1, 2 * NS_PER_S, &out), 0,
                  "a port without an address");
+    memcpy(pktbuf_data(b[3]), f[3].bytes, f[3].len);    /* as it came in again */
+    b[3]->data_len = f[3].len;
+    out.tx_next[1] = NULL;
+    cr_assert_eq(router_forward_burst(fast.r, 0, b + 3, 1, 2 * NS_PER_S, &out), 0,
+                 "an output port without a batch");
+    cr_assert_eq(b[3]->port, 0, "not touched since it was first sent");
     pool_put_bulk(pool, b, 4);
     cr_assert_eq(pool->nb_put_rejected, 0);
 }
