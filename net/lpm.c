@@ -122,6 +122,7 @@
 #define MAP_EMPTY        0xffffffffu
 #define ENTRY_ABSENT     0xfffffffeu        /* a further /24 not in the side table */
 #define RANK_SHORT       1u                 /* every route of /24 or shorter */
+#define SIDE_HASH        0x9e3779b1u        /* a key's home: (key * this) >> shift */
 
 _Static_assert(offsetof(struct lpm_node, values) == NODE_HDR_BYTES, "7 values share the header's line");
 _Static_assert(NODE_MAX_LINES == 17, "a full node is 1060 bytes");
@@ -749,7 +750,7 @@ static uint32_t covering_leaf(const struct lpm *t, uint32_t prefix, unsigned dep
 
 static uint32_t map_home(const struct probe_map *m, uint32_t key)
 {
-    return (key * LPM_SIDE_HASH) >> m->shift;
+    return (key * SIDE_HASH) >> m->shift;
 }
 
 /* The slot holding key, or NIL. */
@@ -1023,23 +1024,27 @@ static uint32_t rules_match(const struct lpm *t, uint32_t addr)
     return LPM_NO_ROUTE;
 }
 
+/* The leaf for addr in a /24 coded CODE_FURTHER. */
 uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr)
 {
-    uint32_t v = lpm_lookup_further(t, addr);
+    uint32_t b = addr >> 8, at = map_home(&t->side, b), e, nh;
 
+    /* most often in its home slot */
+    if (t->side.kv[2 * at] != b)
+        at = map_find(&t->side, b);
+    if (at != NIL) {
+        e = t->side.kv[2 * at + 1];
+        return entry_is_node(e) ? lpm_node_value(t->front.root, e, addr & 0xff) : e;
+    }
+    nh = rules_match(t, addr);
     /* rank RANK_SHORT: a leaf of next hop 0 must not read as no route */
-    return v == LPM_NO_ROUTE ? NO_ROUTE : v << 8 | RANK_SHORT << 1 | ENTRY_LEAF;
+    return nh == LPM_NO_ROUTE ? NO_ROUTE : nh << 8 | RANK_SHORT << 1 | ENTRY_LEAF;
 }
 
-uint32_t lpm_lookup_further(const struct lpm *t, uint32_t addr)
+static uint32_t lpm_lookup_further(const struct lpm *t, uint32_t addr)
 {
-    uint32_t at = map_find(&t->side, addr >> 8), e;
+    uint32_t e = lpm_lookup_further_leaf(t, addr);
 
-    if (at == NIL)
-        return rules_match(t, addr);
-    e = t->side.kv[2 * at + 1];
-    if (entry_is_node(e))
-        e = lpm_node_value(t->front.root, e, addr & 0xff);
     return e == NO_ROUTE ? LPM_NO_ROUTE : e >> 8;
 }
 
@@ -1097,8 +1102,6 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
     for (uint32_t b = 0; b < l.nb_buckets; b++)
         ((volatile uint32_t *)t->buckets)[b] = NIL;
     t->front.codes = NULL;
-    t->front.side = NULL;
-    t->front.side_shift = 0;
     t->codes = NULL;
     if (!l.direct) {
         for (uint32_t s = 0; s < ROOT_SLOTS; s++)
@@ -1119,8 +1122,6 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
     t->front.palette_leaf[CODE_NONE] = NO_ROUTE;
     map_init(&t->code_map, t->code_map_kv, CODE_MAP_SLOTS);
     map_init(&t->side, (uint32_t *)(base + l.side_off), l.side_slots);
-    t->front.side = t->side.kv;
-    t->front.side_shift = t->side.shift;
     t->side_max = l.side_slots / 2;
     t->front.codes = t->codes;
     return t;
@@ -1236,23 +1237,19 @@ static void lookup_group(const struct lpm *t, const uint32_t *addrs, uint32_t *n
     }
 }
 
-/* The addresses of a bulk lookup whose code said LPM_PALETTE_FURTHER. Out
- * of line, so that the loop below keeps everything in registers. */
-static __attribute__((noinline)) void lookup_direct_further(const struct lpm *t,
-                                                            const uint32_t *addrs,
-                                                            uint32_t *next_hops, unsigned n)
+/* A bulk lookup's answer for an address whose code said LPM_PALETTE_FURTHER. */
+static uint32_t bulk_further(const struct lpm *t, uint32_t addr)
 {
-    for (unsigned i = 0; i < n; i++) {
-        if (next_hops[i] == LPM_PALETTE_FURTHER)
-            next_hops[i] = lpm_further(t, addrs[i]);
-    }
+    uint32_t e = lpm_lookup_further_leaf(t, addr);
+
+    return e == NO_ROUTE ? LPM_NO_ROUTE : e >> 8;
 }
 
 /* One read of a code per address; the palette stays in L1. Four at a
  * time: the loop's own instructions would otherwise be a third of each
  * lookup's. */
-static void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops,
-                          unsigned n)
+static __attribute__((optimize("no-tree-slp-vectorize")))
+void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
 {
     const uint8_t *codes = t->front.codes;
     const uint32_t *palette = t->front.palette;
@@ -1270,12 +1267,18 @@ static void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *
         out[2] = v2;
         out[3] = v3;
         if (v0 == LPM_PALETTE_FURTHER || v1 == LPM_PALETTE_FURTHER ||
-            v2 == LPM_PALETTE_FURTHER || v3 == LPM_PALETTE_FURTHER)
-            lookup_direct_further(t, a, out, 4);
+            v2 == LPM_PALETTE_FURTHER || v3 == LPM_PALETTE_FURTHER) {
+            for (unsigned k = 0; k < 4; k++) {
+                if (out[k] == LPM_PALETTE_FURTHER)
+                    out[k] = bulk_further(t, a[k]);
+            }
+        }
     }
-    for (unsigned i = 0; i < (n & 3u); i++)
+    for (unsigned i = 0; i < (n & 3u); i++) {
         out[i] = palette[codes[a[i] >> 8]];
-    lookup_direct_further(t, a, out, n & 3u);
+        if (out[i] == LPM_PALETTE_FURTHER)
+            out[i] = bulk_further(t, a[i]);
+    }
 }
 
 void lpm_lookup_bulk(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)

@@ -80,13 +80,9 @@ void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_
 #define LPM_PALETTE_FURTHER 0xfffffffeu
 #define LPM_DIRECT_MIN_ROUTES (1u << 14)
 
-#define LPM_SIDE_HASH   0x9e3779b1u     /* a /24's home slot: (b * this) >> side_shift */
-
 struct lpm_front {
     uint32_t root[LPM_ROOT_SLOTS];
     const uint8_t *codes;
-    const uint32_t *side;           /* (/24, entry) pairs */
-    uint32_t side_shift;
     uint32_t palette[LPM_NB_CODES];         /* next hop, LPM_NO_ROUTE, _FURTHER */
     uint32_t palette_leaf[LPM_NB_CODES];    /* the same as leaves; 0 for further */
 };
@@ -100,10 +96,10 @@ struct lpm_node {
     uint32_t values[];              /* one per run; 7 share the first line */
 };
 
-/* The direct layout's answer for a /24 coded LPM_PALETTE_FURTHER: a next
- * hop or LPM_NO_ROUTE. lpm_further() below does the common case inline. */
-uint32_t lpm_lookup_further(const struct lpm *t, uint32_t addr) __attribute__((pure));
-/* The same as a leaf: LPM_ENTRY_NONE or next hop << 8 | 1. */
+/* The direct layout's answer for a /24 whose code is not in the palette
+ * (lpm.c): a leaf, LPM_ENTRY_NONE or next hop << 8 | rank << 1 | 1. Out of
+ * line: about 5% of lookups in WORKLOADS.md's 100k table come here (rte_lpm
+ * reads a tbl8 for the same ones). */
 uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr) __attribute__((pure));
 
 /* The image is built for baseline x86-64 (qemu64 has no POPCNT) and may
@@ -139,26 +135,6 @@ static inline uint32_t lpm_node_value(const uint32_t *root, uint32_t e, unsigned
     uint64_t upto = n->run_starts[word] << (~slot & 63);
 
     return n->values[(size_t)n->runs_before[word] + lpm_popcount64(upto) - 1];
-}
-
-/* A /24 coded LPM_PALETTE_FURTHER is in the side table, most often in its
- * home slot, as a node (routes longer than /24) or a leaf (a next hop
- * without a code). Anything else (a later slot, not in the table) is
- * lpm_lookup_further's. About 5% of lookups in WORKLOADS.md's 100k table
- * come here; rte_lpm reads a tbl8 for the same ones. */
-static inline uint32_t lpm_further(const struct lpm *t, uint32_t addr)
-{
-    const struct lpm_front *f = lpm_front(t);
-    uint32_t b = addr >> 8;
-    const uint32_t *slot = f->side + 2 * (size_t)((b * LPM_SIDE_HASH) >> f->side_shift);
-    uint32_t e;
-
-    if (slot[0] != b)
-        return lpm_lookup_further(t, addr);
-    e = slot[1];
-    if (lpm_entry_is_node(e))
-        e = lpm_node_value(f->root, e, addr & 0xff);
-    return e == LPM_ENTRY_NONE ? LPM_NO_ROUTE : e >> 8;
 }
 
 /* The compact layout's leaf for addr: the root slot of its top 16 bits,
