@@ -176,14 +176,15 @@ static inline uint64_t buf_index(const struct pool *p, const struct pktbuf *b)
 
 /*
  * The object layer is little more than these two copies, so they move two
- * pointers per 16-byte access (SSE2, which baseline x86-64 has) and four
- * such pairs per step. Within a step every load comes before any store, so
- * ptrs_copy may copy to a lower address over its own source (cache_spill
- * slides the cache down). The empty asm keeps GCC from turning a loop back
- * into a call to memcpy, which the image has only as a byte loop
- * (kernel/libc.c).
+ * pointers per 16-byte access (SSE2, which baseline x86-64 has), sixteen
+ * pointers per loop step, then what is left in pairs. Both go forward
+ * through dst, so ptrs_copy may copy to a lower address over its own source
+ * (cache_spill slides the cache down). The empty asm keeps GCC from turning
+ * a loop back into a call to memcpy, which the image has only as a byte
+ * loop (kernel/libc.c).
  */
 typedef uint64_t ptr_pair __attribute__((vector_size(16), aligned(8), may_alias));
+typedef uint64_t pair_mask __attribute__((vector_size(16)));
 
 static inline ptr_pair pair_load(struct pktbuf *const *src)
 {
@@ -197,23 +198,42 @@ static inline void pair_store(struct pktbuf **dst, ptr_pair v)
 
 static inline ptr_pair pair_swapped(ptr_pair v)
 {
-    return __builtin_shufflevector(v, v, 1, 0);    /* gcc >= 12 and clang both have it */
+    return __builtin_shuffle(v, (pair_mask){ 1, 0 });
+}
+
+/* Eight pointers, all loads before the stores. */
+static inline void copy8(struct pktbuf **dst, struct pktbuf *const *src)
+{
+    ptr_pair a = pair_load(src), b = pair_load(src + 2);
+    ptr_pair c = pair_load(src + 4), d = pair_load(src + 6);
+
+    pair_store(dst, a);
+    pair_store(dst + 2, b);
+    pair_store(dst + 4, c);
+    pair_store(dst + 6, d);
+}
+
+/* The eight pointers below from, last first. */
+static inline void copy8_reversed(struct pktbuf **dst, struct pktbuf *const *from)
+{
+    ptr_pair a = pair_load(from - 2), b = pair_load(from - 4);
+    ptr_pair c = pair_load(from - 6), d = pair_load(from - 8);
+
+    pair_store(dst, pair_swapped(a));
+    pair_store(dst + 2, pair_swapped(b));
+    pair_store(dst + 4, pair_swapped(c));
+    pair_store(dst + 6, pair_swapped(d));
 }
 
 /* dst[i] = src[i] for i < n; dst may sit below src and overlap it. */
 static inline void ptrs_copy(struct pktbuf **dst, struct pktbuf *const *src, unsigned n)
 {
-    for (unsigned k = n / 8; k > 0; k--, dst += 8, src += 8) {
+    for (unsigned k = n / 16; k > 0; k--, dst += 16, src += 16) {
         __asm__("" : "+r"(dst));
-        ptr_pair a = pair_load(src), b = pair_load(src + 2);
-        ptr_pair c = pair_load(src + 4), d = pair_load(src + 6);
-
-        pair_store(dst, a);
-        pair_store(dst + 2, b);
-        pair_store(dst + 4, c);
-        pair_store(dst + 6, d);
+        copy8(dst, src);
+        copy8(dst + 8, src + 8);
     }
-    for (unsigned k = n % 8 / 2; k > 0; k--, dst += 2, src += 2) {
+    for (unsigned k = n % 16 / 2; k > 0; k--, dst += 2, src += 2) {
         __asm__("" : "+r"(dst));
         pair_store(dst, pair_load(src));
     }
@@ -227,17 +247,12 @@ static inline void ptrs_copy_reversed(struct pktbuf **dst, struct pktbuf *const 
 {
     struct pktbuf *const *from = src + n;      /* copies down from here */
 
-    for (unsigned k = n / 8; k > 0; k--, dst += 8, from -= 8) {
+    for (unsigned k = n / 16; k > 0; k--, dst += 16, from -= 16) {
         __asm__("" : "+r"(dst));
-        ptr_pair a = pair_load(from - 2), b = pair_load(from - 4);
-        ptr_pair c = pair_load(from - 6), d = pair_load(from - 8);
-
-        pair_store(dst, pair_swapped(a));
-        pair_store(dst + 2, pair_swapped(b));
-        pair_store(dst + 4, pair_swapped(c));
-        pair_store(dst + 6, pair_swapped(d));
+        copy8_reversed(dst, from);
+        copy8_reversed(dst + 8, from - 8);
     }
-    for (unsigned k = n % 8 / 2; k > 0; k--, dst += 2, from -= 2) {
+    for (unsigned k = n % 16 / 2; k > 0; k--, dst += 2, from -= 2) {
         __asm__("" : "+r"(dst));
         pair_store(dst, pair_swapped(pair_load(from - 2)));
     }
