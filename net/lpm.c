@@ -1041,13 +1041,6 @@ uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr)
     return nh == LPM_NO_ROUTE ? NO_ROUTE : nh << 8 | RANK_SHORT << 1 | ENTRY_LEAF;
 }
 
-static uint32_t lpm_lookup_further(const struct lpm *t, uint32_t addr)
-{
-    uint32_t e = lpm_lookup_further_leaf(t, addr);
-
-    return e == NO_ROUTE ? LPM_NO_ROUTE : e >> 8;
-}
-
 /* ---- public API -------------------------------------------------------- */
 
 size_t lpm_mem_bytes(uint32_t max_routes)
