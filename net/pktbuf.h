@@ -40,8 +40,10 @@ struct pktbuf {
     uint16_t data_off;         /* headroom start -> first frame byte */
     uint16_t data_len;         /* frame bytes */
     uint16_t flags;
-    uint16_t in_pool;          /* the pool's own: 1 while the buffer is free in it
-                                * (pool.h: what refuses a double free) */
+    uint16_t in_pool;          /* the pool's own: 0 only while the buffer is out
+                                * through the packet layer (pool_get*), so
+                                * pool_put_bulk refuses a double free and a buffer
+                                * taken with pool_take* (pool.h) */
     uint16_t port;             /* input port */
     uint16_t reserved;
     uint32_t user;             /* pipeline scratch (e.g. output port) */

@@ -205,7 +205,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", default="build/bench")
     ap.add_argument("--doc", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--quick", action="store_true", help="the run was make bench QUICK=1")
     args = ap.parse_args()
+    about = machine()      # before the copies into tools/bench/qemu/results
 
     start_file = os.path.join(args.dir, "make-bench.start")
     since = os.path.getmtime(start_file) if os.path.exists(start_file) else None
@@ -235,7 +237,10 @@ def main():
             else "no start stamp, so the wall time is not known")
     lines = [f"Written by `make bench` on {now.strftime('%Y-%m-%d %H:%M UTC')}; {wall}.",
              "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in machine()]
+    lines += [f"| {k} | {v} |" for k, v in about]
+    if args.quick:
+        lines += ["", "**QUICK=1**: reduced counts, fewer repetitions and QEMU "
+                  "configurations: a smoke run, not figures to quote."]
     lines += ["", "Not rerun by this `make bench`, so their sections keep the figures of "
               "an earlier run: " + ", ".join(notes) + "." if notes else
               "Every part ran in this `make bench`.", ""]
