@@ -145,7 +145,8 @@ class Bench:
     def run_pktmetal(self, model, mode, sizes):
         self.log(f"pktmetal, {model}, {mode}: booting")
         m = machines.PktmetalMachine(self.args.image, nics=(model, model), cpu="qemu64",
-                                     taskset=self.args.qemu_cpus, conf_text=PKTMETAL_CONF[mode])
+                                     taskset=self.args.qemu_cpus,
+                                     conf_text=PKTMETAL_CONF[mode] + self.args.pktmetal_conf)
         try:
             m.start()
             m.expect("ready:", BOOT_TIMEOUT_S)
@@ -271,8 +272,11 @@ def parse_args():
     ap.add_argument("--qemu-cpus", default=None, help="taskset CPU list for every QEMU")
     ap.add_argument("--pktgen-cpus", default=None, help="taskset CPU list for pktgen")
     ap.add_argument("--image", default=os.path.join(ROOT, "build", "pktmetal.efi"))
+    ap.add_argument("--pktmetal-conf", default="",
+                    help="config lines added to pktmetal's (\\n between lines), e.g. 'idle-polls 20'")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "qemu"))
     args = ap.parse_args()
+    args.pktmetal_conf = "".join(l.strip() + "\n" for l in args.pktmetal_conf.split("\\n") if l.strip())
     args.sizes = [int(s) for s in (args.sizes or ("64" if args.quick else "64,1514")).split(",")]
     if args.max_trials is None:
         args.max_trials = 2 if args.quick else 6
