@@ -180,17 +180,41 @@ struct lpm {
     size_t mem_total;
     uint32_t scratch[2][NODE_SLOTS];  /* an L2 and an L3 node, expanded */
     uint32_t values_scratch[2][NODE_SLOTS];  /* their run values, changed */
-    uint32_t depth_routes[33];  /* routes of each depth */
-    /* direct layout only (front.codes != NULL) */
-    uint8_t *codes;             /* front.codes, writable */
+};
+
+/* The direct layout's state. It does not use the root for the match, so
+ * this lives at its start (the compact layout pays nothing for it), the
+ * palettes first, where lpm.h reads them. */
+struct direct {
+    uint32_t palette[LPM_NB_CODES];      /* next hop, LPM_NO_ROUTE, _FURTHER */
+    uint32_t palette_leaf[LPM_NB_CODES]; /* the same as leaves; 0 for further */
     uint32_t code_leaf[LPM_NB_CODES];   /* the leaf a code stands for; NO_ROUTE: free */
     uint32_t code_refs[LPM_NB_CODES];   /* /24s coded with it */
     struct probe_map code_map;          /* leaf -> code */
     uint32_t code_map_kv[2 * CODE_MAP_SLOTS];
     struct probe_map side;              /* /24 -> leaf or node entry */
     uint32_t side_max;                  /* entries the side table takes */
+    uint32_t depth_routes[33];          /* routes of each depth */
 };
+_Static_assert(offsetof(struct direct, palette_leaf) == 4 * LPM_NB_CODES, "lpm.h's palettes");
+_Static_assert(sizeof(struct direct) <= sizeof(((struct lpm_front *)0)->root), "fits the root");
 _Static_assert(offsetof(struct lpm, front) == 0, "lpm_front() in lpm.h");
+
+static struct direct *dir(struct lpm *t)
+{
+    return (struct direct *)(void *)t->front.root;
+}
+
+static const struct direct *dir_c(const struct lpm *t)
+{
+    return (const struct direct *)(const void *)t->front.root;
+}
+
+/* The codes, which lpm.h reads through a const pointer. */
+static uint8_t *codes_of(struct lpm *t)
+{
+    return (uint8_t *)(uintptr_t)t->front.codes;
+}
 
 /* Where each part goes, as offsets from the region's start. */
 struct lpm_layout {
@@ -220,7 +244,7 @@ static uint32_t bucket_count(uint32_t max_routes)
 
 static bool direct_for(uint32_t max_routes)
 {
-    return max_routes >= LPM_DIRECT_MIN_ROUTES;
+    return LPM_HAVE_DIRECT && max_routes >= LPM_DIRECT_MIN_ROUTES;
 }
 
 static struct lpm_layout layout_for(uintptr_t base, uint32_t max_routes)
@@ -405,10 +429,10 @@ static uint32_t heap_alloc(struct lpm *t, uint32_t nb_lines)
 /* Writes into every live node the one entry that points at it. */
 static void heap_tag_parents(struct lpm *t)
 {
-    if (t->front.codes) {                   /* direct: the side table's slot */
-        for (uint32_t at = 0; at <= t->side.mask; at++) {
-            if (t->side.kv[2 * at] != MAP_EMPTY && entry_is_node(t->side.kv[2 * at + 1]))
-                node_of(t, t->side.kv[2 * at + 1])->parent = at;
+    if (lpm_is_direct(&t->front)) {     /* direct: the side table's slot */
+        for (uint32_t at = 0; at <= dir(t)->side.mask; at++) {
+            if (dir(t)->side.kv[2 * at] != MAP_EMPTY && entry_is_node(dir(t)->side.kv[2 * at + 1]))
+                node_of(t, dir(t)->side.kv[2 * at + 1])->parent = at;
         }
         return;
     }
@@ -432,8 +456,8 @@ static void heap_set_parent(struct lpm *t, uint32_t parent, uint32_t e)
 {
     uint32_t s = parent & 0xffff;
 
-    if (t->front.codes)
-        t->side.kv[2 * parent + 1] = e;
+    if (lpm_is_direct(&t->front))
+        dir(t)->side.kv[2 * parent + 1] = e;
     else if (parent & PARENT_IN_L2)
         node_of(t, t->front.root[s])->values[(parent >> 16) & 0xff] = e;
     else
@@ -706,7 +730,8 @@ static void rule_insert(struct lpm *t, uint32_t prefix, unsigned depth, uint32_t
     t->rules[i].next = *bucket;
     *bucket = i;
     t->nb_routes++;
-    t->depth_routes[depth]++;
+    if (lpm_is_direct(&t->front))
+        dir(t)->depth_routes[depth]++;
 }
 
 static void rule_remove(struct lpm *t, uint32_t i)
@@ -717,18 +742,26 @@ static void rule_remove(struct lpm *t, uint32_t i)
     while (*link != i)
         link = &t->rules[*link].next;
     *link = r->next;
-    t->depth_routes[rule_depth(r)]--;
+    if (lpm_is_direct(&t->front))
+        dir(t)->depth_routes[rule_depth(r)]--;
     r->nh_depth = RULE_FREE_DEPTH << 24;
     r->next = t->rule_free;
     t->rule_free = i;
     t->nb_routes--;
 }
 
+/* Whether a probe of the rule store at depth may find anything (the
+ * direct layout counts routes per depth; the compact one probes all). */
+static bool depth_has_routes(const struct lpm *t, unsigned depth)
+{
+    return !lpm_is_direct(&t->front) || dir_c(t)->depth_routes[depth] > 0;
+}
+
 /* A route's leaf. The direct layout gives every route of /24 or shorter
  * the one rank RANK_SHORT (see the top of the file). */
 static uint32_t route_leaf(const struct lpm *t, uint32_t next_hop, unsigned depth)
 {
-    if (t->front.codes && depth <= 24)
+    if (lpm_is_direct(&t->front) && depth <= 24)
         return next_hop << 8 | RANK_SHORT << 1 | ENTRY_LEAF;
     return leaf_entry(next_hop, depth);
 }
@@ -738,7 +771,8 @@ static uint32_t route_leaf(const struct lpm *t, uint32_t next_hop, unsigned dept
 static uint32_t covering_leaf(const struct lpm *t, uint32_t prefix, unsigned depth)
 {
     while (depth-- > 0) {
-        uint32_t i = t->depth_routes[depth] ? rule_find(t, prefix & depth_mask(depth), depth) : NIL;
+        uint32_t i = depth_has_routes(t, depth) ? rule_find(t, prefix & depth_mask(depth), depth)
+                                                : NIL;
 
         if (i != NIL)
             return route_leaf(t, rule_next_hop(&t->rules[i]), depth);
@@ -811,66 +845,66 @@ static void map_init(struct probe_map *m, uint32_t *kv, uint32_t slots)
 /* A code for leaf, with one more reference; NIL when all are taken. */
 static uint32_t code_ref(struct lpm *t, uint32_t leaf)
 {
-    uint32_t at = map_find(&t->code_map, leaf), code;
+    uint32_t at = map_find(&dir(t)->code_map, leaf), code;
 
     if (at != NIL) {
-        code = t->code_map.kv[2 * at + 1];
+        code = dir(t)->code_map.kv[2 * at + 1];
     } else {
-        for (code = 1; code < CODE_FURTHER && t->code_leaf[code] != NO_ROUTE; code++)
+        for (code = 1; code < CODE_FURTHER && dir(t)->code_leaf[code] != NO_ROUTE; code++)
             ;
         if (code == CODE_FURTHER)
             return NIL;
-        t->code_leaf[code] = leaf;
-        t->front.palette[code] = leaf >> 8;
-        t->front.palette_leaf[code] = leaf;
-        map_insert(&t->code_map, leaf, code);
+        dir(t)->code_leaf[code] = leaf;
+        dir(t)->palette[code] = leaf >> 8;
+        dir(t)->palette_leaf[code] = leaf;
+        map_insert(&dir(t)->code_map, leaf, code);
     }
-    t->code_refs[code]++;
+    dir(t)->code_refs[code]++;
     return code;
 }
 
 static void code_unref(struct lpm *t, uint32_t code)
 {
-    if (--t->code_refs[code] > 0)
+    if (--dir(t)->code_refs[code] > 0)
         return;
-    map_remove_at(&t->code_map, map_find(&t->code_map, t->code_leaf[code]));
-    t->code_leaf[code] = NO_ROUTE;
-    t->front.palette[code] = LPM_PALETTE_FURTHER;
-    t->front.palette_leaf[code] = 0;
+    map_remove_at(&dir(t)->code_map, map_find(&dir(t)->code_map, dir(t)->code_leaf[code]));
+    dir(t)->code_leaf[code] = NO_ROUTE;
+    dir(t)->palette[code] = LPM_PALETTE_FURTHER;
+    dir(t)->palette_leaf[code] = 0;
 }
 
 /* What /24 b holds: a leaf, a node entry, or ENTRY_ABSENT. *at is its
  * side table slot (NIL if none). */
 static uint32_t direct_get(const struct lpm *t, uint32_t b, uint32_t *at)
 {
-    unsigned code = t->codes[b];
+    unsigned code = t->front.codes[b];
 
     *at = NIL;
     if (code != CODE_FURTHER)
-        return code == CODE_NONE ? NO_ROUTE : t->code_leaf[code];
-    *at = map_find(&t->side, b);
-    return *at == NIL ? ENTRY_ABSENT : t->side.kv[2 * (*at) + 1];
+        return code == CODE_NONE ? NO_ROUTE : dir_c(t)->code_leaf[code];
+    *at = map_find(&dir_c(t)->side, b);
+    return *at == NIL ? ENTRY_ABSENT : dir_c(t)->side.kv[2 * (*at) + 1];
 }
 
 /* Lets go of what /24 b holds: its code, or its side entry and node. */
 static void direct_drop(struct lpm *t, uint32_t b)
 {
-    unsigned code = t->codes[b];
+    unsigned code = t->front.codes[b];
 
     if (code == CODE_FURTHER) {
-        uint32_t at = map_find(&t->side, b);
+        uint32_t at = map_find(&dir(t)->side, b);
 
         if (at != NIL) {
-            uint32_t e = t->side.kv[2 * at + 1];
+            uint32_t e = dir(t)->side.kv[2 * at + 1];
 
             if (entry_is_node(e))
                 heap_free(t, entry_line(t, e), node_lines(node_of(t, e)));
-            map_remove_at(&t->side, at);
+            map_remove_at(&dir(t)->side, at);
         }
     } else if (code != CODE_NONE) {
         code_unref(t, code);
     }
-    t->codes[b] = CODE_NONE;
+    codes_of(t)[b] = CODE_NONE;
 }
 
 /* b holds nothing (direct_drop). A leaf without a code goes to the side
@@ -883,12 +917,12 @@ static void direct_put_leaf(struct lpm *t, uint32_t b, uint32_t leaf)
         return;
     code = code_ref(t, leaf);
     if (code != NIL) {
-        t->codes[b] = (uint8_t)code;
+        codes_of(t)[b] = (uint8_t)code;
         return;
     }
-    t->codes[b] = CODE_FURTHER;
-    if (t->side.count < t->side_max)
-        map_insert(&t->side, b, leaf);
+    codes_of(t)[b] = CODE_FURTHER;
+    if (dir(t)->side.count < dir(t)->side_max)
+        map_insert(&dir(t)->side, b, leaf);
 }
 
 /* b holds nothing. The node goes to the side table, or when that or the
@@ -897,8 +931,8 @@ static void direct_put_node(struct lpm *t, uint32_t b, const uint32_t slots[NODE
 {
     uint32_t nb_lines = lines_for_runs(slots_nb_runs(slots)), line;
 
-    t->codes[b] = CODE_FURTHER;
-    if (t->side.count >= t->side_max)
+    codes_of(t)[b] = CODE_FURTHER;
+    if (dir(t)->side.count >= dir(t)->side_max)
         return;
     if (t->heap_lines - t->heap_bump < nb_lines) {
         if (t->heap_lines - t->live_lines < nb_lines)
@@ -907,7 +941,7 @@ static void direct_put_node(struct lpm *t, uint32_t b, const uint32_t slots[NODE
     }
     line = heap_alloc(t, nb_lines);
     node_write(node_at(t, line), slots);
-    map_insert(&t->side, b, node_entry(t, line));
+    map_insert(&dir(t)->side, b, node_entry(t, line));
 }
 
 static void direct_store(struct lpm *t, uint32_t b, const uint32_t slots[NODE_SLOTS])
@@ -938,8 +972,8 @@ static void direct_change(struct lpm *t, uint32_t b, const struct change *c)
     if (n == e)
         return;
     /* all 256 became one leaf; subtree_change freed the node */
-    map_remove_at(&t->side, at);
-    t->codes[b] = CODE_NONE;
+    map_remove_at(&dir(t)->side, at);
+    codes_of(t)[b] = CODE_NONE;
     direct_put_leaf(t, b, n);
 }
 
@@ -980,7 +1014,7 @@ static void direct_short(struct lpm *t, uint32_t prefix, unsigned depth, uint32_
     for (unsigned d = depth + 1; d <= 24; d++) {
         uint32_t nb_prefixes = 1u << (d - depth);
 
-        if (t->depth_routes[d] == 0)
+        if (!depth_has_routes(t, d))
             continue;
         for (uint32_t k = 0; nb_prefixes <= t->rules_used && k < nb_prefixes; k++) {
             uint32_t p = prefix | k << (32 - d), i = rule_find(t, p, d);
@@ -1016,7 +1050,7 @@ static void direct_change_route(struct lpm *t, uint32_t prefix, unsigned depth,
 static uint32_t rules_match(const struct lpm *t, uint32_t addr)
 {
     for (unsigned d = 33; d-- > 0;) {
-        uint32_t i = t->depth_routes[d] ? rule_find(t, addr & depth_mask(d), d) : NIL;
+        uint32_t i = depth_has_routes(t, d) ? rule_find(t, addr & depth_mask(d), d) : NIL;
 
         if (i != NIL)
             return rule_next_hop(&t->rules[i]);
@@ -1024,21 +1058,29 @@ static uint32_t rules_match(const struct lpm *t, uint32_t addr)
     return LPM_NO_ROUTE;
 }
 
-/* The leaf for addr in a /24 coded CODE_FURTHER. */
-uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr)
+/* The slow path's leaf: a /24 that found no room in the side table. */
+static __attribute__((noinline)) uint32_t rules_leaf(const struct lpm *t, uint32_t addr)
 {
-    uint32_t b = addr >> 8, at = map_home(&t->side, b), e, nh;
+    uint32_t nh = rules_match(t, addr);
 
-    /* most often in its home slot */
-    if (t->side.kv[2 * at] != b)
-        at = map_find(&t->side, b);
-    if (at != NIL) {
-        e = t->side.kv[2 * at + 1];
-        return entry_is_node(e) ? lpm_node_value(t->front.root, e, addr & 0xff) : e;
-    }
-    nh = rules_match(t, addr);
     /* rank RANK_SHORT: a leaf of next hop 0 must not read as no route */
     return nh == LPM_NO_ROUTE ? NO_ROUTE : nh << 8 | RANK_SHORT << 1 | ENTRY_LEAF;
+}
+
+/* The leaf for addr in a /24 coded CODE_FURTHER: from its side table entry
+ * (most often in its home slot), else from the rule store. */
+uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr)
+{
+    const uint32_t *kv = dir_c(t)->side.kv;
+    uint32_t b = addr >> 8, at = map_home(&dir_c(t)->side, b), e;
+
+    while (kv[2 * at] != b) {
+        if (kv[2 * at] == MAP_EMPTY)
+            return rules_leaf(t, addr);
+        at = (at + 1) & dir_c(t)->side.mask;
+    }
+    e = kv[2 * at + 1];
+    return entry_is_node(e) ? lpm_node_value(t->front.root, e, addr & 0xff) : e;
 }
 
 /* ---- public API -------------------------------------------------------- */
@@ -1089,34 +1131,32 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
         t->free_head[c] = NIL;
     t->fixed_bytes = l.heap_off;
     t->mem_total = bytes;
-    for (unsigned d = 0; d <= 32; d++)
-        t->depth_routes[d] = 0;
     /* volatile: these loops would otherwise become libc memset calls */
     for (uint32_t b = 0; b < l.nb_buckets; b++)
         ((volatile uint32_t *)t->buckets)[b] = NIL;
     t->front.codes = NULL;
-    t->codes = NULL;
     if (!l.direct) {
         for (uint32_t s = 0; s < ROOT_SLOTS; s++)
             ((volatile uint32_t *)t->front.root)[s] = NO_ROUTE;
         return t;
     }
     /* direct: the root is not used; every /24 starts with no route */
-    t->codes = base + l.codes_off;
     for (uint32_t w = 0; w < DIRECT_SLOTS / 8; w++)
-        ((volatile uint64_t *)t->codes)[w] = 0;
+        ((volatile uint64_t *)(base + l.codes_off))[w] = 0;
     for (unsigned c = 0; c < LPM_NB_CODES; c++) {
-        t->code_leaf[c] = NO_ROUTE;
-        t->code_refs[c] = 0;
-        t->front.palette[c] = LPM_PALETTE_FURTHER;
-        t->front.palette_leaf[c] = 0;
+        dir(t)->code_leaf[c] = NO_ROUTE;
+        dir(t)->code_refs[c] = 0;
+        dir(t)->palette[c] = LPM_PALETTE_FURTHER;
+        dir(t)->palette_leaf[c] = 0;
     }
-    t->front.palette[CODE_NONE] = LPM_NO_ROUTE;
-    t->front.palette_leaf[CODE_NONE] = NO_ROUTE;
-    map_init(&t->code_map, t->code_map_kv, CODE_MAP_SLOTS);
-    map_init(&t->side, (uint32_t *)(base + l.side_off), l.side_slots);
-    t->side_max = l.side_slots / 2;
-    t->front.codes = t->codes;
+    for (unsigned d = 0; d <= 32; d++)
+        dir(t)->depth_routes[d] = 0;
+    dir(t)->palette[CODE_NONE] = LPM_NO_ROUTE;
+    dir(t)->palette_leaf[CODE_NONE] = NO_ROUTE;
+    map_init(&dir(t)->code_map, dir(t)->code_map_kv, CODE_MAP_SLOTS);
+    map_init(&dir(t)->side, (uint32_t *)(base + l.side_off), l.side_slots);
+    dir(t)->side_max = l.side_slots / 2;
+    t->front.codes = base + l.codes_off;
     return t;
 }
 
@@ -1159,7 +1199,7 @@ int lpm_add(struct lpm *t, uint32_t prefix, uint8_t depth, uint32_t next_hop)
     if (depth > 32 || next_hop > LPM_MAX_NEXT_HOP)
         return -PM_EINVAL;
     prefix &= depth_mask(depth);
-    if (t->front.codes)
+    if (lpm_is_direct(&t->front))
         return direct_add(t, prefix, depth, next_hop);
     c.rank_min = 0;
     c.rank_max = depth + 1u;
@@ -1194,7 +1234,7 @@ int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth)
     i = rule_find(t, prefix, depth);
     if (i == NIL)
         return -PM_ENOENT;
-    if (t->front.codes)
+    if (lpm_is_direct(&t->front))
         return direct_delete(t, prefix, depth, i);
     c.rank_min = depth + 1u;
     c.rank_max = depth + 1u;
@@ -1245,7 +1285,7 @@ static __attribute__((optimize("no-tree-slp-vectorize")))
 void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
 {
     const uint8_t *codes = t->front.codes;
-    const uint32_t *palette = t->front.palette;
+    const uint32_t *palette = dir_c(t)->palette;
     const uint32_t *a = addrs, *end4 = addrs + (n & ~3u);
     uint32_t *out = next_hops;
 
@@ -1276,7 +1316,7 @@ void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_ho
 
 void lpm_lookup_bulk(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
 {
-    if (t->front.codes) {
+    if (lpm_is_direct(&t->front)) {
         lookup_direct(t, addrs, next_hops, n);
         return;
     }

@@ -80,11 +80,20 @@ void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_
 #define LPM_PALETTE_FURTHER 0xfffffffeu
 #define LPM_DIRECT_MIN_ROUTES (1u << 14)
 
+/* The image's kernel heap (7.5 MiB, kernel/mm.h) cannot hold the direct
+ * layout's 16 MiB and its tables are for CONFIG_MAX_ROUTES + ports routes,
+ * so the image is built without it: its lookups skip the layout test. */
+#if defined(PKTMETAL_IMAGE)
+#define LPM_HAVE_DIRECT 0
+#else
+#define LPM_HAVE_DIRECT 1
+#endif
+
+/* The direct layout does not use root for the match: its first slots hold
+ * the palettes (lpm_palette) and the rest of lpm.c's state. */
 struct lpm_front {
     uint32_t root[LPM_ROOT_SLOTS];
     const uint8_t *codes;
-    uint32_t palette[LPM_NB_CODES];         /* next hop, LPM_NO_ROUTE, _FURTHER */
-    uint32_t palette_leaf[LPM_NB_CODES];    /* the same as leaves; 0 for further */
 };
 
 struct lpm_node {
@@ -126,6 +135,23 @@ static inline const struct lpm_front *lpm_front(const struct lpm *t)
     return (const struct lpm_front *)(const void *)t;
 }
 
+static inline bool lpm_is_direct(const struct lpm_front *f)
+{
+    return LPM_HAVE_DIRECT && f->codes != NULL;
+}
+
+/* The direct layout's palettes: the answer for each code as a next hop
+ * (LPM_NO_ROUTE, LPM_PALETTE_FURTHER) and as a leaf (0 for further). */
+static inline const uint32_t *lpm_palette(const struct lpm_front *f)
+{
+    return f->root;
+}
+
+static inline const uint32_t *lpm_palette_leaf(const struct lpm_front *f)
+{
+    return f->root + LPM_NB_CODES;
+}
+
 /* The value of `slot` in the node that entry e points at. Shifting left by
  * 63 - slot % 64 keeps the bits of slots 0..slot % 64 of its word. */
 static inline uint32_t lpm_node_value(const uint32_t *root, uint32_t e, unsigned slot)
@@ -161,7 +187,7 @@ static inline void lpm_prefetch(const struct lpm *t, uint32_t addr)
     const struct lpm_front *f = lpm_front(t);
     uint32_t e;
 
-    if (f->codes) {
+    if (lpm_is_direct(f)) {
         __builtin_prefetch(&f->codes[addr >> 8]);
         return;
     }
@@ -175,8 +201,8 @@ static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_
     const struct lpm_front *f = lpm_front(t);
     uint32_t e;
 
-    if (f->codes) {
-        e = f->palette_leaf[f->codes[addr >> 8]];
+    if (lpm_is_direct(f)) {
+        e = lpm_palette_leaf(f)[f->codes[addr >> 8]];
         if (lpm_entry_is_node(e))
             e = lpm_lookup_further_leaf(t, addr);
     } else {
