@@ -1,8 +1,18 @@
 /*
  * IPv4 longest-prefix match (API and conventions in net/lpm.h).
  *
- * Structure: a 2^16 direct root over compressed 256-slot nodes ("16-8-8",
- * with each node stored as a run-length bitmap in the manner of Poptrie).
+ * Two layouts, chosen by max_routes at lpm_create (lpm_mem_bytes sizes the
+ * one that will be chosen):
+ *
+ * - compact (max_routes < LPM_DIRECT_MIN_ROUTES = 2^14, and always in the
+ *   image): a 2^16 direct root over compressed 256-slot nodes, "16-8-8".
+ *   Small: lpm_mem_bytes(1,032) is 421 KB, what the image's kernel heap
+ *   (7.5 MiB) can give.
+ * - direct (max_routes >= 2^14, host builds only): one byte per /24, so
+ *   that nearly every lookup is one read, as rte_lpm's tbl24, at a quarter
+ *   of its size.
+ *
+ * ---- compact -------------------------------------------------------------
  *
  *   addr  [ 31 ........ 16 | 15 .... 8 | 7 ..... 0 ]
  *           root slot        L2 slot     L3 slot
@@ -23,41 +33,16 @@
  * Bit s of run_starts is set where slot s starts a new run; runs_before[w]
  * counts the runs started in the 64-bit words before word w. Slot s's value
  * is values[runs_before[s/64] + popcount(run_starts[s/64] bits 0..s%64) - 1].
+ * A node step is about 11 instructions (a popcount among them), against
+ * tbl8's 4, but a node with a few routes is one cache line.
  *
- * Why this and not DIR-24-8, plain DIR-16-8-8, DXR or full Poptrie:
- *
- * - DIR-24-8 (rte_lpm) spends 64 MiB on tbl24 whatever the table holds, plus
- *   16 MiB of tbl8 groups: 84.7 MB for the WORKLOADS.md 100k table.
- * - Plain DIR-16-8-8 with 1 KiB groups is small only for clustered tables. In
- *   the random 100k table 97% of the routes are longer than /16; they land
- *   in 50,687 of the 65,536 /16s, so the L2 groups alone would be 50 MiB and
- *   the 10,028 L3 groups another 10 MiB: hardly better than DIR-24-8.
- * - Nearly all of those groups hold 1-3 routes, i.e. 3-7 runs. Stored as runs
- *   such a node is one cache line, so a lookup reads the root (256 KiB, small
- *   enough to stay in L2 cache) and one line of an L2 node: one far memory
- *   access for most addresses, like a tbl24 read, and a second for the ~10%
- *   of hits under a /25-/32, like a tbl8 read. The price is instructions:
- *   about 13 per node read (a popcount among them; 12 more without POPCNT),
- *   so 1.2-1.6x rte_lpm's count per lookup overall.
- * - DXR (binary search over ranges) and multi-level Poptrie (6-bit strides)
- *   are smaller still, but take several dependent reads per lookup and
- *   rebuild whole chunks on update. Here an update rewrites at most one L2
- *   and one L3 node (routes longer than /16), or edits in place the nodes
- *   under the root slots of a /16-or-shorter route, never growing them.
- *
- * Measured on the WORKLOADS.md 100k table (tools/bench/host_bench.c, AMD EPYC
- * VM, gcc 12 -O3 -march=corei7; rte_lpm's in the same run):
- *
- *   nodes        50,687 L2 (92% one line, the rest two), 10,028 L3 (one line)
- *   mem_used     6.13 MB = nodes 4.14 + root 0.26 + rule store 1.73 (sized
- *                for max_routes) -- 7% of rte_lpm's 84.7 MB
- *   reserved     lpm_mem_bytes(100000) = 14.8 MB (worst case, below): 17%
- *   lookups      8.2 ns single, 8.3 ns in bursts of 32 (10M random
- *                addresses, half misses; rte_lpm 12.1 and 9.1); instructions
- *                per lookup 25.3 (inline, lpm.h) and 32.7 (rte_lpm 16.4 and
- *                16.8)
- *   build        45 ms for 100k adds, 0.70 G instructions (rte_lpm 568 ms,
- *                11.7 G)
+ * Why not DIR-24-8 or plain DIR-16-8-8 for small tables: rte_lpm's tbl24 is
+ * 64 MiB whatever the table holds; 1 KiB direct groups would cost 1 KiB per
+ * /16 or /24 with a route. DXR or multi-level Poptrie are smaller still but
+ * take several dependent reads and rebuild whole chunks on update. Here an
+ * update rewrites at most one L2 and one L3 node (routes longer than /16),
+ * or edits in place the nodes under the root slots of a /16-or-shorter
+ * route, never growing them.
  *
  * Entries (root slots and node values), 32 bits:
  *
@@ -75,7 +60,7 @@
  *
  * Memory, all of it from the region given to lpm_create:
  *
- *   | struct lpm, root[] at its end | rules: max_routes x 12 B | hash buckets | node heap |
+ *   | struct lpm, root[] at its start | rules: max_routes x 12 B | hash buckets | node heap |
  *
  * The rule store (prefix, depth, next hop) is a hash table keyed by prefix
  * and depth; a delete finds the covering route by probing depths d-1..0.
@@ -92,6 +77,51 @@
  * smaller region works until the heap is full: then an add (or, rarely, a
  * delete that splits a run) returns -PM_ENOMEM and leaves the table as it
  * was.
+ *
+ * ---- direct --------------------------------------------------------------
+ *
+ *   codes[addr >> 8]: 2^24 bytes (16 MiB), one code per /24
+ *     0         no route in the /24
+ *     1..254    the whole /24 has one leaf: palette[code]
+ *     255       further: routes longer than /24 in it, or a leaf no code
+ *               was left for; the side table has it
+ *   palette:    code -> next hop (bulk) and code -> leaf (lpm_lookup), in
+ *               the first 2 KiB of the root, which this layout does not
+ *               otherwise use (nor does it need root slots: the rest of the
+ *               root holds this layout's state, struct direct)
+ *   side table: /24 -> leaf or L3 node (the compact layout's node format,
+ *               from the same heap); open addressing, linear probing, one
+ *               line per probe ((key, value) pairs), at most half full
+ *
+ * A code stands for one leaf; codes are handed out as leaves appear and
+ * taken back when no /24 uses them (reference counts), so any 254 distinct
+ * leaves have one. WORKLOADS.md's next hops 0..255 need 256: the two
+ * without a code are side table leaves (0.35% of the lookups of the 100k
+ * table).
+ *
+ * Ranks: every route of /24 or shorter has the one rank RANK_SHORT, routes
+ * longer than /24 have depth + 1 (their leaves live in L3 nodes), no route
+ * 0. An add or delete of a route longer than /24 works on its /24's L3 node
+ * as in the compact layout. A route of /d <= 24 rewrites every /24 under it
+ * whose content came from a route of /24 or shorter (rank <= RANK_SHORT,
+ * and palette codes), then the routes of /d+1../24 inside it, found in the
+ * rule store, write theirs back, shortest first: ranks cannot tell a /18
+ * from a /22 here, the rule store can. A /16 add probes 2^1 + ... + 2^8 =
+ * 510 candidate prefixes (a scan of the rules instead when that is fewer),
+ * only at depths that hold routes.
+ *
+ * Memory never runs out: a /24 whose leaf or node finds no room (side table
+ * at its limit, heap full) keeps code 255 without a side entry, and its
+ * lookups fall back to the rule store (one probe per depth that has
+ * routes): slow, but exact. So add and delete never return -PM_ENOMEM, and
+ * lpm_mem_bytes() is a budget rather than a worst case: 16 MiB of codes,
+ * the rule store, a side table of 2^ceil(log2(max_routes / 2)) slots and
+ * max_routes / 5 heap lines. For the WORKLOADS.md 100k table that is
+ * 20.57 MB (rte_lpm: 84.7 MB), with 10,028 L3 nodes and ~11,400 side
+ * leaves in use.
+ *
+ * Measured (tools/bench, callgrind, instructions per lookup including the
+ * benchmark's loop; rte_lpm in the same run): see the report in git log.
  *
  * Updates and lookups must not overlap (single writer, between bursts):
  * nodes are rewritten in place when their size allows.

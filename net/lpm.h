@@ -4,8 +4,10 @@
  * Routes map a prefix (address/depth) to a 24-bit next-hop value chosen by
  * the caller (an index into its neighbour/next-hop table). The table lives
  * in memory the caller hands to lpm_create() and never allocates elsewhere.
- * The structure is chosen for rte_lpm's lookup speed at a fraction of its
- * memory; see the comment at the top of lpm.c for the design and why.
+ * Two layouts, picked from max_routes: a compact one for small tables (and
+ * the image), and for 2^14 routes or more a direct one with one byte per
+ * /24, for rte_lpm's lookup cost at a quarter of its memory; see the
+ * comment at the top of lpm.c for the design and why.
  * Addresses and prefixes are in host byte order.
  */
 #ifndef PKTMETAL_NET_LPM_H
@@ -28,19 +30,23 @@ struct lpm_stats {
     size_t mem_total;         /* bytes of the region */
 };
 
-/* Bytes lpm_create needs to hold max_routes routes in the worst case the
- * design allows (a caller may give less and get -PM_ENOMEM on add). */
+/* Bytes lpm_create needs for max_routes routes. Compact layout: the worst
+ * case the design allows (a caller may give less and get -PM_ENOMEM on
+ * add). Direct layout: 16 MiB of codes plus a budget for the rest; past it
+ * lookups in the /24s concerned get slower, never wrong, and updates never
+ * fail for memory. */
 size_t lpm_mem_bytes(uint32_t max_routes);
 /* Builds an empty table in [mem, mem+bytes). NULL if bytes is too small for
  * the fixed part. */
 struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes);
-/* 0, -PM_EINVAL (depth > 32, next hop > LPM_MAX_NEXT_HOP), -PM_ENOMEM, or
- * -PM_ENOSPC (max_routes reached). Adding an existing prefix replaces its
- * next hop. */
+/* 0, -PM_EINVAL (depth > 32, next hop > LPM_MAX_NEXT_HOP), -PM_ENOMEM
+ * (compact layout only), or -PM_ENOSPC (max_routes reached). Adding an
+ * existing prefix replaces its next hop. A route of /d <= 24 in the direct
+ * layout writes 2^(24-d) codes, as rte_lpm's tbl24 entries. */
 int lpm_add(struct lpm *t, uint32_t prefix, uint8_t depth, uint32_t next_hop);
-/* 0 or -PM_ENOENT (also for depth > 32). -PM_ENOMEM only when the region
- * is smaller than lpm_mem_bytes(max_routes) and the delete would grow a
- * node; the table is then unchanged. */
+/* 0 or -PM_ENOENT (also for depth > 32). -PM_ENOMEM only in the compact
+ * layout, when the region is smaller than lpm_mem_bytes(max_routes) and the
+ * delete would grow a node; the table is then unchanged. */
 int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth);
 /* 0 and *next_hop, or -PM_ENOENT. Inline: see below. */
 static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop);
@@ -67,11 +73,12 @@ void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_
  * and a node is a struct lpm_node: slot s of it holds
  * values[runs_before[s / 64] + popcount(run_starts[s / 64] bits 0..s % 64) - 1].
  *
- * In the direct layout (tables of LPM_DIRECT_MIN_ROUTES routes or more)
- * codes[addr >> 8] is one byte per /24 and palette[code] is the answer:
- * a next hop, LPM_NO_ROUTE, or LPM_PALETTE_FURTHER for a /24 that holds
- * routes longer than /24 or a next hop without a code, which
- * lpm_lookup_further() resolves (lpm.c).
+ * In the direct layout (tables of LPM_DIRECT_MIN_ROUTES routes or more, not
+ * in the image) codes[addr >> 8] is one byte per /24 and the palette
+ * entry of that code is the answer: no route, a leaf, or (code 255) "look
+ * further" for a /24 that holds routes longer than /24 or a leaf without a
+ * code, which lpm_lookup_further_leaf() resolves (lpm.c). The test of the
+ * layout costs the compact layout's lookups two instructions on the host.
  */
 #define LPM_ROOT_SLOTS  (1u << 16)
 #define LPM_ENTRY_LEAF  1u      /* the tag bit: clear in a node entry */

@@ -19,6 +19,10 @@
  * 1,000,000 lookups, half of them aimed inside installed prefixes. The
  * model answers by probing every depth in a hash of (prefix, depth), and is
  * itself checked against a plain linear scan of its route list.
+ *
+ * The direct layout (2^14 routes or more) gets the same randomized run, one
+ * where it has no node memory (the rule store answers), and tests of its
+ * codes running out and of short routes nesting.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -915,6 +919,71 @@ Test(lpm, direct_layout_without_node_memory_still_matches, .timeout = 60)
 {
     random_min_depth = 12;
     random_run(lpm_with_heap_lines(LPM_DIRECT_MIN_ROUTES, 8), 3000, 200000, 0x10e5);
+}
+
+/* The direct layout's codes: 300 /24s with 300 next hops need more than
+ * its 254 codes (the rest go to the side table); deleted, they give their
+ * codes back, and 300 new ones get them again. */
+Test(lpm, direct_layout_codes_run_out_and_come_back)
+{
+    struct lpm *t = lpm_new(LPM_DIRECT_MIN_ROUTES);
+    struct lpm_stats empty, st;
+
+    lpm_get_stats(t, &empty);
+    for (unsigned round = 0; round < 2; round++) {
+        for (unsigned i = 0; i < 300; i++)
+            add_ok(t, ip(10, i / 256, i % 256, 0), 24, 1000 * (round + 1) + i);
+        add_ok(t, ip(10, 0, 7, 128), 25, 77);
+        for (unsigned i = 0; i < 300; i++) {
+            expect_hop(t, ip(10, i / 256, i % 256, 1), 1000 * (round + 1) + i);
+            expect_hop(t, ip(10, i / 256, i % 256, 255), i == 7 ? 77 : 1000 * (round + 1) + i);
+        }
+        expect_miss(t, ip(10, 2, 0, 0));
+        for (unsigned i = 0; i < 300; i++)
+            delete_ok(t, ip(10, i / 256, i % 256, 0), 24);
+        expect_hop(t, ip(10, 0, 7, 200), 77);
+        expect_miss(t, ip(10, 0, 7, 1));
+        delete_ok(t, ip(10, 0, 7, 128), 25);
+        for (unsigned i = 0; i < 300; i++)
+            expect_miss(t, ip(10, i / 256, i % 256, 1));
+        lpm_get_stats(t, &st);
+        cr_assert_eq(st.mem_used, empty.mem_used);
+    }
+}
+
+/* In the direct layout every route of /24 or shorter has the same rank, so
+ * an add or delete of a short route must find the longer ones inside it in
+ * the rule store and give them their /24s back. */
+Test(lpm, direct_layout_short_routes_nest_and_unwind)
+{
+    struct lpm *t = lpm_new(LPM_DIRECT_MIN_ROUTES);
+
+    add_ok(t, ip(10, 1, 5, 0), 24, 5);
+    add_ok(t, ip(10, 1, 0, 0), 16, 1);
+    add_ok(t, ip(10, 1, 0, 0), 20, 2);
+    add_ok(t, ip(10, 1, 5, 64), 26, 6);
+    add_ok(t, ip(10, 0, 0, 0), 8, 8);
+    expect_hop(t, ip(10, 1, 5, 1), 5);
+    expect_hop(t, ip(10, 1, 5, 70), 6);
+    expect_hop(t, ip(10, 1, 6, 1), 2);
+    expect_hop(t, ip(10, 1, 200, 1), 1);
+    expect_hop(t, ip(10, 2, 0, 1), 8);
+    add_ok(t, ip(10, 1, 0, 0), 16, 11);          /* replace under the /20 and /24 */
+    expect_hop(t, ip(10, 1, 200, 1), 11);
+    expect_hop(t, ip(10, 1, 6, 1), 2);
+    expect_hop(t, ip(10, 1, 5, 1), 5);
+    delete_ok(t, ip(10, 1, 0, 0), 20);
+    expect_hop(t, ip(10, 1, 6, 1), 11);
+    expect_hop(t, ip(10, 1, 5, 1), 5);
+    delete_ok(t, ip(10, 1, 5, 0), 24);
+    expect_hop(t, ip(10, 1, 5, 1), 11);
+    expect_hop(t, ip(10, 1, 5, 70), 6);
+    delete_ok(t, ip(10, 1, 0, 0), 16);
+    expect_hop(t, ip(10, 1, 5, 1), 8);
+    expect_hop(t, ip(10, 1, 5, 70), 6);
+    delete_ok(t, ip(10, 0, 0, 0), 8);
+    expect_miss(t, ip(10, 1, 5, 1));
+    expect_hop(t, ip(10, 1, 5, 70), 6);
 }
 
 /* A region with room for only part of what the routes want: adds (and the
