@@ -86,6 +86,7 @@ bool neigh_table_init(struct neigh_table *t, void *mem, size_t bytes, uint32_t n
         n->hash_next = i + 1 < nb_entries ? i + 1 : NEIGH_NIL;
     }
     t->free_head = 0;
+    t->gen = 1;
     return true;
 }
 
@@ -177,12 +178,14 @@ struct neigh *neigh_alloc(struct neigh_table *t, uint32_t ip, uint8_t port, uint
     n->next_probe_ns = now_ns;
     n->hash_next = t->buckets[bucket];
     t->buckets[bucket] = index_of(t, n);
+    neigh_table_changed(t);
     return n;
 }
 
 void neigh_release(struct neigh_table *t, struct neigh *n)
 {
     unlink_from_bucket(t, n);
+    neigh_table_changed(t);
     n->state = NEIGH_FREE;
     n->nb_queued = 0;
     n->hash_next = t->free_head;

@@ -66,6 +66,8 @@ struct neigh_table {
     uint32_t nb_used;
     uint32_t bucket_shift;      /* 32 - log2(number of buckets) */
     uint32_t free_head;
+    uint32_t gen;               /* generation: moves on with every change of an entry's
+                                 * address, state, MAC or port (never 0) */
     struct neigh *entries;
     struct pktbuf *(*queues)[NEIGH_QUEUE_LEN];   /* one queue per entry */
     uint32_t *buckets;
@@ -92,6 +94,12 @@ static inline void neigh_touch(struct neigh *n, uint64_t now_ns)
 {
     n->used_ns = now_ns;
     n->flags |= NEIGH_F_USED;
+}
+/* Called by whoever changes an entry's state or MAC, so that copies taken
+ * of it at an older generation are known to be stale. */
+static inline void neigh_table_changed(struct neigh_table *t)
+{
+    t->gen = t->gen + 1 != 0 ? t->gen + 1 : 1;
 }
 /* Returns the slot; its queue must be empty. */
 void neigh_release(struct neigh_table *t, struct neigh *n);

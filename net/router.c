@@ -134,8 +134,16 @@ struct router_port {
 struct router_next_hop {
     uint32_t gw;                /* 0: connected, the destination is the next hop */
     uint16_t port;
+    uint16_t out_port;          /* the port of neigh, when macs was made */
     struct neigh *neigh;        /* gw's neighbour entry when last looked up: the
                                  * fast path checks it still is (next_hop_neigh) */
+    /* The fast path's copy of what forwarding through neigh takes, made when
+     * it was last ready, for a gateway only. It holds while the neighbour
+     * table is still at generation neigh_gen (nothing about any entry has
+     * changed) and until ready_until_ns (a learned MAC goes stale then). */
+    uint32_t neigh_gen;         /* 0: no copy (a table's generation never is) */
+    uint8_t macs[2 * ETH_ALEN]; /* the frame's destination and source MACs */
+    uint64_t ready_until_ns;
 };
 
 struct icmp_bucket {
@@ -604,19 +612,34 @@ static void icmp_echo_reply(struct router *r, struct pktbuf *pkt, const struct p
  * it in the frame we received (padding, or junk) is not passed on. */
 /* For the port's MAC to be the source: port is n->port, which the fast path
  * has in hand already. Not counted: the caller counts. */
-static inline void forward_rewrite(struct router *r, struct pktbuf *pkt, const struct neigh *n,
-                                   uint16_t port)
+static inline void forward_rewrite_macs(struct pktbuf *pkt, const uint8_t macs[2 * ETH_ALEN])
 {
     uint8_t *frame = pktbuf_data(pkt);
     struct ipv4_hdr *ip = (struct ipv4_hdr *)(frame + ETH_HDR_LEN);
-    struct eth_hdr *eth = (struct eth_hdr *)frame;
 
     ip->ttl--;
     ip->csum = csum_ttl_decrement(ip->csum);
-    /* The type stays: only untagged IPv4 frames come this way. */
-    mac_copy(eth->dst, n->mac);
-    mac_copy(eth->src, r->ports[port].mac);
+    /* Destination then source; the type stays: only untagged IPv4 frames
+     * come this way. */
+    __builtin_memcpy(frame, macs, 2 * ETH_ALEN);
     frame_set_len(pkt, (uint16_t)(ETH_HDR_LEN + pm_ntohs(ip->total_len)));
+}
+
+/* The MACs a frame sent through n out of port gets. */
+static void forward_macs(const struct router *r, const struct neigh *n, uint16_t port,
+                         uint8_t macs[2 * ETH_ALEN])
+{
+    mac_copy(macs, n->mac);
+    mac_copy(macs + ETH_ALEN, r->ports[port].mac);
+}
+
+static inline void forward_rewrite(struct router *r, struct pktbuf *pkt, const struct neigh *n,
+                                   uint16_t port)
+{
+    uint8_t macs[2 * ETH_ALEN];
+
+    forward_macs(r, n, port, macs);
+    forward_rewrite_macs(pkt, macs);
 }
 
 static void forward_emit(struct router *r, struct pktbuf *pkt, const struct neigh *n)
@@ -640,6 +663,7 @@ static void neigh_resolve_start(struct router *r, struct neigh *n, uint64_t now_
     n->state = NEIGH_INCOMPLETE;
     n->changed_ns = now_ns;
     n->nb_probes = 0;
+    neigh_table_changed(&r->neigh);
     neigh_solicit(r, n, now_ns);
 }
 
@@ -648,14 +672,19 @@ static void neigh_probe_start(struct router *r, struct neigh *n, uint64_t now_ns
 {
     n->state = NEIGH_PROBE;
     n->nb_probes = 0;
+    neigh_table_changed(&r->neigh);
     neigh_solicit(r, n, now_ns);
 }
 
-static void neigh_age(struct neigh *n, uint64_t now_ns)
+/* Whether n went stale. */
+static bool neigh_age(struct neigh *n, uint64_t now_ns)
 {
     if (n->state == NEIGH_REACHABLE &&
-        elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_REACHABLE_NS)
+        elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_REACHABLE_NS) {
         n->state = NEIGH_STALE;
+        return true;
+    }
+    return false;
 }
 
 /* The neighbour answered (or was configured): send what waited for it. */
@@ -677,6 +706,7 @@ static void neigh_fail(struct router *r, struct neigh *n, uint64_t now_ns)
 
     n->state = NEIGH_FAILED;
     n->changed_ns = now_ns;
+    neigh_table_changed(&r->neigh);
     r->stats.neigh_failures++;
     for (unsigned i = 0; i < nb; i++) {
         icmp_error_from_port(r, parked[i], ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, now_ns);
@@ -708,7 +738,8 @@ static void neigh_output(struct router *r, struct pktbuf *pkt, uint32_t nh_ip, u
         neigh_resolve_start(r, n, now_ns);
     }
     neigh_touch(n, now_ns);
-    neigh_age(n, now_ns);
+    if (neigh_age(n, now_ns))
+        neigh_table_changed(&r->neigh);
     if (n->state == NEIGH_FAILED &&
         elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_FAILED_HOLD_NS)
         neigh_resolve_start(r, n, now_ns);
@@ -864,6 +895,7 @@ static void neigh_confirm(struct router *r, struct neigh *n, const uint8_t *mac,
     n->state = NEIGH_REACHABLE;
     n->changed_ns = now_ns;
     n->nb_probes = 0;
+    neigh_table_changed(&r->neigh);
     neigh_flush(r, n);
 }
 
@@ -1032,6 +1064,19 @@ static bool neigh_ready(const struct neigh *n, uint64_t now_ns)
     }
 }
 
+/* Copies into nh what forwarding through n (its gateway's entry, ready) takes,
+ * for the packets after this one; returns the MACs. */
+static const uint8_t *next_hop_copy(const struct router *r, struct router_next_hop *nh,
+                                    const struct neigh *n)
+{
+    nh->out_port = n->port;
+    forward_macs(r, n, n->port, nh->macs);
+    nh->ready_until_ns = n->state == NEIGH_REACHABLE ? n->changed_ns + ROUTER_NEIGH_REACHABLE_NS
+                                                     : UINT64_MAX;
+    nh->neigh_gen = r->neigh.gen;
+    return nh->macs;
+}
+
 /* Settles pkt into out, or returns false, having changed nothing. Inlined
  * into both of router_forward_burst's loops: a call per packet would cost
  * more than the loop test the second loop saves. */
@@ -1062,20 +1107,33 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, con
     if (ip->ttl <= 1 || lpm_lookup(r->lpm, dst, &nh_id) != 0 || nh_id >= r->nb_next_hops)
         return false;
     struct router_next_hop *nh = &r->next_hops[nh_id];
-    struct neigh *n = nh->gw != 0 ? next_hop_neigh(r, nh, nh->gw) : neigh_find(&r->neigh, dst);
-    if (n == NULL || !neigh_ready(n, now_ns))
-        return false;
-    uint16_t port = n->port;
+    struct neigh *n;
+    const uint8_t *macs;
+    uint8_t connected_macs[2 * ETH_ALEN];
+    uint16_t port;
+    if (nh->neigh_gen == r->neigh.gen && now_ns < nh->ready_until_ns) {
+        n = nh->neigh;
+        port = nh->out_port;
+        macs = nh->macs;
+    } else {
+        n = nh->gw != 0 ? next_hop_neigh(r, nh, nh->gw) : neigh_find(&r->neigh, dst);
+        if (n == NULL || !neigh_ready(n, now_ns))
+            return false;
+        port = n->port;
+        macs = nh->gw != 0 ? next_hop_copy(r, nh, n) : connected_macs;
+        if (nh->gw == 0)
+            forward_macs(r, n, port, connected_macs);
+    }
     struct pktbuf **tx = out->tx_next[port];
     if (tx == NULL)
         return false;
     /* Queued before the frame is written, which the compiler has to assume
-     * could change out and n. */
+     * could change out, nh and n. */
     *tx = pkt;
     out->tx_next[port] = tx + 1;
     pkt->port = in_port;
     neigh_touch(n, now_ns);
-    forward_rewrite(r, pkt, n, port);
+    forward_rewrite_macs(pkt, macs);
     return true;
 }
 
@@ -1126,7 +1184,8 @@ void router_tick(struct router *r, uint64_t now_ns)
                 neigh_retry(r, n, now_ns);
             break;
         case NEIGH_REACHABLE:
-            neigh_age(n, now_ns);
+            if (neigh_age(n, now_ns))
+                neigh_table_changed(t);
             break;
         case NEIGH_FAILED:
             if (elapsed_ns(now_ns, n->changed_ns) >= ROUTER_NEIGH_FAILED_HOLD_NS)
@@ -1230,6 +1289,7 @@ int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
         return rc;
     mac_copy(p->mac, mac);
     p->configured = true;
+    neigh_table_changed(&r->neigh);     /* copies of port MACs with the neighbours' */
     if (port >= r->nb_port_slots)
         r->nb_port_slots = (uint16_t)(port + 1);
     r->specials[r->nb_specials++] = addr;
@@ -1276,6 +1336,7 @@ int router_add_neighbor(struct router *r, uint32_t ip, const uint8_t mac[6])
     mac_copy(n->mac, mac);
     n->state = NEIGH_STATIC;
     n->nb_probes = 0;
+    neigh_table_changed(&r->neigh);
     neigh_flush(r, n);
     return 0;
 }

@@ -386,6 +386,42 @@ Test(router_fast, ttl_lengths_and_neighbour_states_match_the_general_path)
     cr_assert_gt(nb_forwarded, 10);
 }
 
+/* The fast path keeps a copy of a gateway's MACs: each change of its
+ * neighbour entry (another MAC heard, made static, replaced by a learned
+ * one again) and the reachable time running out, with no timer run, must
+ * reach the very next packet. */
+Test(router_fast, a_gateway_whose_mac_changes_is_followed_at_once)
+{
+    static const uint8_t mac_moved[6] = { 0x02, 0, 0, 0, 1, 0x33 };
+    static const uint8_t mac_static[6] = { 0x02, 0, 0, 0, 1, 0x44 };
+    struct frame f;
+    uint64_t now = 2 * NS_PER_S;
+
+    make_frame(&f, ip4(10, 0, 0, 5), ip4(172, 16, 9, 9), IPPROTO_UDP_, 18);
+    expect_same(&f, now, "learned", 0);
+    cr_assert_arr_eq(fast.ports[1].kept[0], MAC_GW_LEARNED, 6);
+    expect_same(&f, now, "learned, again", 0);
+    world_learn(&fast, ip4(10, 1, 0, 3), mac_moved, now);
+    world_learn(&general, ip4(10, 1, 0, 3), mac_moved, now);
+    expect_same(&f, now, "moved", 0);
+    cr_assert_arr_eq(fast.ports[1].kept[0], mac_moved, 6, "the new MAC at once");
+    cr_assert_eq(router_add_neighbor(fast.r, ip4(10, 1, 0, 3), mac_static), 0);
+    cr_assert_eq(router_add_neighbor(general.r, ip4(10, 1, 0, 3), mac_static), 0);
+    expect_same(&f, now, "static", 0);
+    cr_assert_arr_eq(fast.ports[1].kept[0], mac_static, 6);
+    /* The silent gateway answers: learned, used, then its reachable time
+     * runs out with no timer run, so the next packet finds it stale. */
+    world_learn(&fast, ip4(10, 1, 0, 9), mac_moved, now);
+    world_learn(&general, ip4(10, 1, 0, 9), mac_moved, now);
+    make_frame(&f, ip4(10, 0, 0, 5), ip4(198, 51, 100, 9), IPPROTO_UDP_, 18);
+    for (int step = 0; step < 4; step++) {
+        expect_same(&f, now, "answered gateway", step);
+        expect_same(&f, now, "answered gateway, again", step);
+        now += ROUTER_NEIGH_REACHABLE_NS / 2;
+    }
+    cr_assert_gt(nb_forwarded, 5);
+}
+
 /* The fast path itself, without the pipeline: it settles a run of plain
  * forwardable packets into the batches, stops at the first it cannot, and
  * leaves a port without a batch to the general path. */
