@@ -576,9 +576,11 @@ Test(lpm, region_exhaustion_is_enomem_and_the_table_keeps_answering)
 
 /* The worst case lpm_mem_bytes is sized for: every route a /32 alone in its
  * /16, i.e. one L2 and one L3 node per route. */
-Test(lpm, isolated_host_routes_fit_in_lpm_mem_bytes)
+/* n /32s, each alone in its /16: the compact layout's worst case (two
+ * nodes per route), or in the direct layout one node per route, far past
+ * its node budget of n / 5 lines. */
+static void isolated_host_routes(uint32_t n)
 {
-    const uint32_t n = 20000;
     struct lpm *t = lpm_new(n);
     struct lpm_stats st;
 
@@ -586,8 +588,20 @@ Test(lpm, isolated_host_routes_fit_in_lpm_mem_bytes)
         add_ok(t, isolated_prefix(i) + (i & 0xff), 32, i);
     lpm_get_stats(t, &st);
     cr_assert_leq(st.mem_used, st.mem_total);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         expect_hop(t, isolated_prefix(i) + (i & 0xff), i);
+        expect_miss(t, isolated_prefix(i) + ((i + 1) & 0xff));
+    }
+}
+
+Test(lpm, isolated_host_routes_fit_in_lpm_mem_bytes)
+{
+    isolated_host_routes(LPM_DIRECT_MIN_ROUTES - 1);
+}
+
+Test(lpm, direct_layout_host_routes_past_its_node_budget_still_match)
+{
+    isolated_host_routes(20000);
 }
 
 Test(lpm, emptied_table_returns_all_node_memory)
