@@ -295,16 +295,13 @@ static bool router_fast_path_ok(const struct pipeline *pl)
 static void router_out_open(struct pipeline *pl, struct router_burst_out *out, uint16_t n)
 {
     uint16_t nb_ports = pl->nb_ports < ROUTER_MAX_PORTS ? pl->nb_ports : ROUTER_MAX_PORTS;
-    uint16_t p = 0;
 
-    for (; p < nb_ports; p++) {
+    for (uint16_t p = 0; p < nb_ports; p++) {
         struct pipeline_port *pp = &pl->ports[p];
         if (pp->nb_tx > PIPELINE_TX_BATCH - n)
             flush_port(pl, pp);
         out->tx_next[p] = pp->tx + pp->nb_tx;
     }
-    for (; p < ROUTER_MAX_PORTS; p++)
-        out->tx_next[p] = NULL;
     if (pl->nb_dropped > PIPELINE_DROP_BATCH - n)
         free_drops(pl);
     out->drop_next = pl->dropped + pl->nb_dropped;
@@ -329,11 +326,11 @@ static void run_router_fast(struct pipeline *pl, uint16_t in_port, struct pktbuf
 {
     while (n > 0) {
         uint16_t chunk = n < PIPELINE_BURST ? n : PIPELINE_BURST;
-        struct router_burst_out out;
+        struct router_burst_out *out = &pl->router_out;
 
-        router_out_open(pl, &out, chunk);
-        uint16_t done = router_forward_burst(pl->router, in_port, pkts, chunk, pl->now_ns, &out);
-        router_out_close(pl, &out);
+        router_out_open(pl, out, chunk);
+        uint16_t done = router_forward_burst(pl->router, in_port, pkts, chunk, pl->now_ns, out);
+        router_out_close(pl, out);
         pkts += done;
         n -= done;
         if (done < chunk) {

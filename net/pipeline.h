@@ -27,6 +27,7 @@
 #include "net/drop.h"
 #include "net/netdev.h"
 #include "net/pktbuf.h"
+#include "net/router.h"
 
 #define PIPELINE_MAX_PORTS  CONFIG_MAX_PORTS
 #define PIPELINE_BURST      32
@@ -78,6 +79,9 @@ struct pipeline {
     uint64_t forwarded;                 /* packets the ports' TX took */
     uint16_t nb_dropped;
     struct pktbuf *dropped[PIPELINE_DROP_BATCH];
+    /* Router mode's fast path: where it puts packets, pointed at the
+     * batches above for each burst. Ports past nb_ports stay NULL. */
+    struct router_burst_out router_out;
 };
 
 /* The buffer ledger: in = received + generated; out = forwarded + dropped

@@ -129,6 +129,7 @@ struct router_port {
     uint8_t mac[ETH_ALEN];
     uint32_t addr;              /* host order */
     uint32_t mask;
+    uint64_t mac_word;          /* mac in the first 6 bytes of 8 (frame_to_port) */
 };
 
 struct router_next_hop {
@@ -231,6 +232,29 @@ static bool mac_equal(const uint8_t *a, const uint8_t *b)
     const struct mac_words *x = (const void *)a, *y = (const void *)b;
 
     return x->lo == y->lo && x->hi == y->hi;
+}
+
+/* 8 bytes with a MAC in the first 6 and zeros after, as one load sees them. */
+static uint64_t mac_word_of(const uint8_t mac[ETH_ALEN])
+{
+    uint8_t bytes[8] = { 0 };
+    uint64_t w;
+
+    mac_copy(bytes, mac);
+    __builtin_memcpy(&w, bytes, sizeof(w));
+    return w;
+}
+
+/* Whether a frame is addressed to port p's MAC: one 8-byte load of the
+ * destination and the source's first two bytes, which the mask leaves out. */
+static inline bool frame_to_port(const uint8_t *frame, const struct router_port *p)
+{
+    static const uint8_t dst_bytes[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0 };
+    uint64_t w, mask;
+
+    __builtin_memcpy(&w, frame, sizeof(w));
+    __builtin_memcpy(&mask, dst_bytes, sizeof(mask));
+    return ((w ^ p->mac_word) & mask) == 0;
 }
 
 /* The I/G bit: broadcast and multicast MACs. */
@@ -1088,7 +1112,7 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, con
     uint32_t nh_id;
 
     if (pkt->data_len > ETH_HDR_LEN + ROUTER_MTU || !parse_ipv4_plain_ok(frame, pkt->data_len) ||
-        !mac_equal(frame, in->mac))
+        !frame_to_port(frame, in))
         return false;
     uint32_t src = pm_ntohl(ip->src), dst = pm_ntohl(ip->dst);
     unsigned src_flags = r->octet_flags[src >> 24], dst_class = r->octet_dst[dst >> 24];
@@ -1288,6 +1312,7 @@ int router_add_port(struct router *r, uint16_t port, uint32_t addr, uint8_t len,
     if (rc != 0)
         return rc;
     mac_copy(p->mac, mac);
+    p->mac_word = mac_word_of(mac);
     p->configured = true;
     neigh_table_changed(&r->neigh);     /* copies of port MACs with the neighbours' */
     if (port >= r->nb_port_slots)
