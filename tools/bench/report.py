@@ -33,7 +33,7 @@ import subprocess
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-QEMU_KEEP = os.path.join(ROOT, "tools", "bench", "qemu", "results")
+QEMU_KEEP = os.path.join("tools", "bench", "qemu", "results")   # beside the document
 
 # The targets beyond the host ones summarize.py already judges.
 QEMU_VS_LINUX = 2.5
@@ -126,7 +126,7 @@ def host_part(d):
     return "\n".join(lines), targets
 
 
-def qemu_part(d):
+def qemu_part(d, keep):
     src = os.path.join(d, "qemu", "summary.md")
     text = open(src, errors="replace").read().rstrip()
     targets = []
@@ -143,11 +143,11 @@ def qemu_part(d):
         targets.append((f"{cells[0]} >= {QEMU_VS_CEILING:.0%} of ceiling",
                         vs_ceiling >= QEMU_VS_CEILING, f"ceiling {cells[4]}: {vs_ceiling:.2f}"))
     plot = os.path.join(d, "qemu", "sweeps.png")
-    os.makedirs(QEMU_KEEP, exist_ok=True)
+    os.makedirs(keep, exist_ok=True)
     for name in ("summary.md", "results.json", "sweeps.png"):
         p = os.path.join(d, "qemu", name)
         if os.path.exists(p):
-            shutil.copy(p, os.path.join(QEMU_KEEP, name))
+            shutil.copy(p, os.path.join(keep, name))
     lines = [f"Run of {stamp(src)} (`make bench-qemu`; every trial in "
              f"`tools/bench/qemu/results/results.json`, copied there with this summary).", "",
              text, ""]
@@ -222,7 +222,8 @@ def main():
     else:
         notes.append("host building blocks (`make bench-host`)")
     if fresh(os.path.join(args.dir, "qemu", "summary.md"), since):
-        body, t = qemu_part(args.dir)
+        body, t = qemu_part(args.dir, os.path.join(os.path.dirname(os.path.abspath(args.doc)),
+                                                   QEMU_KEEP))
         doc = replace_region(doc, "qemu", body)
         targets += t
     else:
