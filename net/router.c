@@ -1024,8 +1024,10 @@ void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *p
  * packets before it are worked on. A random destination's node is rarely
  * in cache in a large table, and the lookup cannot start before the
  * packet is checked. Only the address is read, and only from a frame long
- * enough to hold it. */
-#define FAST_PREFETCH_AHEAD 4
+ * enough to hold it; that read brings the frame's header in as well. 8
+ * ahead rather than 4: host_bench's pipeline_lpm1k figures 0.80 -> 0.72 of
+ * DPDK's time (scalar), the 100k ones unchanged. */
+#define FAST_PREFETCH_AHEAD 8
 
 static void fast_prefetch(const struct router *r, struct pktbuf *pkt)
 {
