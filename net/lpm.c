@@ -1115,15 +1115,17 @@ static __attribute__((noinline)) uint32_t rules_leaf(const struct lpm *t, uint32
  * (most often in its home slot), else from the rule store. */
 uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr)
 {
-    const uint32_t *kv = dir_c(t)->side.kv;
-    uint32_t b = addr >> 8, at = map_home(&dir_c(t)->side, b), e;
+    const struct probe_map *side = &dir_c(t)->side;
+    uint32_t b = addr >> 8, at = map_home(side, b), e;
+    const uint32_t *slot = side->kv + 2 * (size_t)at;    /* key, value */
 
-    while (kv[2 * at] != b) {
-        if (kv[2 * at] == MAP_EMPTY)
+    while (__builtin_expect(slot[0] != b, 0)) {
+        if (slot[0] == MAP_EMPTY)
             return rules_leaf(t, addr);
-        at = (at + 1) & dir_c(t)->side.mask;
+        at = (at + 1) & side->mask;
+        slot = side->kv + 2 * (size_t)at;
     }
-    e = kv[2 * at + 1];
+    e = slot[1];
     return entry_is_node(e) ? lpm_node_value(t->front.root, e, addr & 0xff) : e;
 }
 
@@ -1322,36 +1324,45 @@ static uint32_t bulk_further(const struct lpm *t, uint32_t addr)
     return e == NO_ROUTE ? LPM_NO_ROUTE : e >> 8;
 }
 
-/* One read of a code per address; the palette stays in L1. Four at a
- * time: the loop's own instructions would otherwise be a third of each
- * lookup's. */
+/* One read of a code per address; the palette stays in L1. Eight at a
+ * time, so that the loop's own instructions are a small part of each
+ * lookup's; a group with a further /24 in it is gone over again. */
+#define DIRECT_STRIDE 8u
+
+/* Whether a group's answers include a further /24's: a chain of compares
+ * and branches, not an OR of flags (one instruction fewer each). */
+static inline bool any_further(const uint32_t v[DIRECT_STRIDE])
+{
+    for (unsigned k = 0; k < DIRECT_STRIDE; k++) {
+        if (v[k] == LPM_PALETTE_FURTHER)
+            return true;
+    }
+    return false;
+}
+
 static __attribute__((optimize("no-tree-slp-vectorize")))
 void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
 {
     const uint8_t *codes = t->front.codes;
     const uint32_t *palette = dir_c(t)->palette;
-    const uint32_t *a = addrs, *end4 = addrs + (n & ~3u);
+    const uint32_t *a = addrs, *end = addrs + (n & ~(DIRECT_STRIDE - 1));
     uint32_t *out = next_hops;
 
-    for (; a < end4; a += 4, out += 4) {
-        uint32_t v0 = palette[codes[a[0] >> 8]];
-        uint32_t v1 = palette[codes[a[1] >> 8]];
-        uint32_t v2 = palette[codes[a[2] >> 8]];
-        uint32_t v3 = palette[codes[a[3] >> 8]];
+    for (; a < end; a += DIRECT_STRIDE, out += DIRECT_STRIDE) {
+        uint32_t v[DIRECT_STRIDE];
 
-        out[0] = v0;
-        out[1] = v1;
-        out[2] = v2;
-        out[3] = v3;
-        if (v0 == LPM_PALETTE_FURTHER || v1 == LPM_PALETTE_FURTHER ||
-            v2 == LPM_PALETTE_FURTHER || v3 == LPM_PALETTE_FURTHER) {
-            for (unsigned k = 0; k < 4; k++) {
+        for (unsigned k = 0; k < DIRECT_STRIDE; k++)
+            v[k] = palette[codes[a[k] >> 8]];
+        for (unsigned k = 0; k < DIRECT_STRIDE; k++)
+            out[k] = v[k];
+        if (any_further(v)) {
+            for (unsigned k = 0; k < DIRECT_STRIDE; k++) {
                 if (out[k] == LPM_PALETTE_FURTHER)
                     out[k] = bulk_further(t, a[k]);
             }
         }
     }
-    for (unsigned i = 0; i < (n & 3u); i++) {
+    for (unsigned i = 0; i < n % DIRECT_STRIDE; i++) {
         out[i] = palette[codes[a[i] >> 8]];
         if (out[i] == LPM_PALETTE_FURTHER)
             out[i] = bulk_further(t, a[i]);

@@ -208,12 +208,21 @@ static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_
     const struct lpm_front *f = lpm_front(t);
     uint32_t e;
 
-    if (lpm_is_direct(f)) {
-        e = lpm_palette_leaf(f)[f->codes[addr >> 8]];
-        if (lpm_entry_is_node(e))
-            e = lpm_lookup_further_leaf(t, addr);
-    } else {
+    if (!lpm_is_direct(f)) {
         e = lpm_leaf(t, addr);
+    } else {
+        e = lpm_palette_leaf(f)[f->codes[addr >> 8]];
+        /* A hit's leaf is above LPM_ENTRY_NONE and "further" (0) below
+         * it: hits pass one test. */
+        if (e <= LPM_ENTRY_NONE) {
+            if (e == LPM_ENTRY_NONE)
+                return -PM_ENOENT;
+            e = lpm_lookup_further_leaf(t, addr);
+            if (e == LPM_ENTRY_NONE)
+                return -PM_ENOENT;
+        }
+        *next_hop = e >> 8;
+        return 0;
     }
     if (e == LPM_ENTRY_NONE)
         return -PM_ENOENT;

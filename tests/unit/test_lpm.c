@@ -877,7 +877,12 @@ static void random_run(struct lpm *t, unsigned target, unsigned nb_lookups, uint
         for (unsigned i = 0; i < batch; i++)
             addrs[i] = random_addr(&model, &s);
         if ((done / batch) % 2) {
-            lpm_lookup_bulk(t, addrs, hops, batch);
+            /* calls of 1..40 addresses: every remainder of a group */
+            for (unsigned i = 0, len; i < batch; i += len) {
+                len = 1 + (i + done / batch) % 40;
+                len = len < batch - i ? len : batch - i;
+                lpm_lookup_bulk(t, addrs + i, hops + i, len);
+            }
         } else {
             for (unsigned i = 0; i < batch; i++) {
                 if (lpm_lookup(t, addrs[i], &hops[i]) != 0)
