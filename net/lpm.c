@@ -2,7 +2,8 @@
  * IPv4 longest-prefix match (API and conventions in net/lpm.h).
  *
  * Two layouts, chosen by max_routes at lpm_create (lpm_mem_bytes sizes the
- * one that will be chosen):
+ * one that will be chosen), or by the caller with lpm_create_layout and
+ * lpm_mem_bytes_layout:
  *
  * - compact (max_routes < LPM_DIRECT_MIN_ROUTES = 2^14, and always in the
  *   image): a 2^16 direct root over compressed 256-slot nodes, "16-8-8".
@@ -261,7 +262,7 @@ static uint8_t *codes_of(struct lpm *t)
 }
 
 /* Where each part goes, as offsets from the region's start. */
-struct lpm_layout {
+struct lpm_parts {
     size_t lpm_off, codes_off, rules_off, buckets_off, side_off, heap_off;
     uint32_t nb_buckets, side_slots;
     bool direct;
@@ -286,16 +287,20 @@ static uint32_t bucket_count(uint32_t max_routes)
     return n;
 }
 
-static bool direct_for(uint32_t max_routes)
+/* Whether a table of max_routes asking for `layout` gets the direct one
+ * (lpm_layout_valid has checked that it may). */
+static bool direct_for(uint32_t max_routes, enum lpm_layout layout)
 {
-    return LPM_HAVE_DIRECT && max_routes >= LPM_DIRECT_MIN_ROUTES;
+    if (layout == LPM_LAYOUT_AUTO)
+        return LPM_HAVE_DIRECT && max_routes >= LPM_DIRECT_MIN_ROUTES;
+    return layout == LPM_LAYOUT_DIRECT;
 }
 
-static struct lpm_layout layout_for(uintptr_t base, uint32_t max_routes)
+static struct lpm_parts layout_for(uintptr_t base, uint32_t max_routes, bool direct)
 {
-    struct lpm_layout l;
+    struct lpm_parts l;
 
-    l.direct = direct_for(max_routes);
+    l.direct = direct;
     l.nb_buckets = bucket_count(max_routes);
     /* the side table: at most half full with max_routes / 4 entries */
     l.side_slots = l.direct ? bucket_count(max_routes / 2) : 0;
@@ -315,9 +320,9 @@ static struct lpm_layout layout_for(uintptr_t base, uint32_t max_routes)
 
 /* Node lines lpm_mem_bytes reserves: the worst case in the compact layout;
  * in the direct layout a budget past which /24s go to the slow path. */
-static size_t heap_lines_for(uint32_t max_routes)
+static size_t heap_lines_for(uint32_t max_routes, bool direct)
 {
-    size_t routes_lines = direct_for(max_routes) ? max_routes / 5 : 2 * (size_t)max_routes;
+    size_t routes_lines = direct ? max_routes / 5 : 2 * (size_t)max_routes;
 
     return routes_lines + 2 * NODE_MAX_LINES;
 }
@@ -1131,29 +1136,44 @@ uint32_t lpm_lookup_further_leaf(const struct lpm *t, uint32_t addr)
 
 /* ---- public API -------------------------------------------------------- */
 
-size_t lpm_mem_bytes(uint32_t max_routes)
+/* A layout this build has, for a number of routes it takes. */
+static bool layout_valid(uint32_t max_routes, enum lpm_layout layout)
 {
-    struct lpm_layout l;
-    size_t heap_lines;
-
     if (max_routes > LPM_ROUTES_LIMIT)
-        return 0;
-    /* the worst start alignment costs LINE_BYTES - 1 */
-    l = layout_for(0, max_routes);
-    heap_lines = heap_lines_for(max_routes);
-    return LINE_BYTES - 1 + l.heap_off + heap_lines * LINE_BYTES;
+        return false;
+    return layout == LPM_LAYOUT_AUTO || layout == LPM_LAYOUT_COMPACT ||
+           (layout == LPM_LAYOUT_DIRECT && LPM_HAVE_DIRECT);
 }
 
-struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
+size_t lpm_mem_bytes_layout(uint32_t max_routes, enum lpm_layout layout)
 {
-    struct lpm_layout l;
+    struct lpm_parts l;
+    bool direct;
+
+    if (!layout_valid(max_routes, layout))
+        return 0;
+    direct = direct_for(max_routes, layout);
+    /* the worst start alignment costs LINE_BYTES - 1 */
+    l = layout_for(0, max_routes, direct);
+    return LINE_BYTES - 1 + l.heap_off + heap_lines_for(max_routes, direct) * LINE_BYTES;
+}
+
+size_t lpm_mem_bytes(uint32_t max_routes)
+{
+    return lpm_mem_bytes_layout(max_routes, LPM_LAYOUT_AUTO);
+}
+
+struct lpm *lpm_create_layout(void *mem, size_t bytes, uint32_t max_routes,
+                              enum lpm_layout layout)
+{
+    struct lpm_parts l;
     uint8_t *base = mem;
     struct lpm *t;
     size_t heap_lines;
 
-    if (!mem || max_routes > LPM_ROUTES_LIMIT)
+    if (!mem || !layout_valid(max_routes, layout))
         return NULL;
-    l = layout_for((uintptr_t)mem, max_routes);
+    l = layout_for((uintptr_t)mem, max_routes, direct_for(max_routes, layout));
     if (bytes < l.heap_off)
         return NULL;
     heap_lines = (bytes - l.heap_off) / LINE_BYTES;
@@ -1204,6 +1224,11 @@ struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
     dir(t)->side_max = l.side_slots / 2;
     t->front.codes = base + l.codes_off;
     return t;
+}
+
+struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes)
+{
+    return lpm_create_layout(mem, bytes, max_routes, LPM_LAYOUT_AUTO);
 }
 
 /* The direct layout updates the rule store first (the table's changes read

@@ -30,6 +30,19 @@ struct lpm_stats {
     size_t mem_total;         /* bytes of the region */
 };
 
+/* The layout a table is built with (the top of lpm.c compares them).
+ * lpm_create and lpm_mem_bytes take LPM_LAYOUT_AUTO: compact below
+ * LPM_DIRECT_MIN_ROUTES routes and in the image, direct from there on.
+ * The _layout calls let a caller choose: LPM_LAYOUT_DIRECT for a small
+ * table that wants rte_lpm's lookup cost and can spend 16 MiB on it, or
+ * LPM_LAYOUT_COMPACT for a large one that cannot. The image is built
+ * without the direct layout: there it is refused (0 bytes, NULL table). */
+enum lpm_layout {
+    LPM_LAYOUT_AUTO,
+    LPM_LAYOUT_COMPACT,
+    LPM_LAYOUT_DIRECT,
+};
+
 /* Bytes lpm_create needs for max_routes routes. Compact layout: the worst
  * case the design allows (a caller may give less and get -PM_ENOMEM on
  * add). Direct layout: 16 MiB of codes plus a budget for the rest; past it
@@ -39,6 +52,12 @@ size_t lpm_mem_bytes(uint32_t max_routes);
 /* Builds an empty table in [mem, mem+bytes). NULL if bytes is too small for
  * the fixed part. */
 struct lpm *lpm_create(void *mem, size_t bytes, uint32_t max_routes);
+/* The same for the given layout: lpm_mem_bytes_layout is 0 and
+ * lpm_create_layout NULL for a layout this build does not have (or an
+ * unknown one). */
+size_t lpm_mem_bytes_layout(uint32_t max_routes, enum lpm_layout layout);
+struct lpm *lpm_create_layout(void *mem, size_t bytes, uint32_t max_routes,
+                              enum lpm_layout layout);
 /* 0, -PM_EINVAL (depth > 32, next hop > LPM_MAX_NEXT_HOP), -PM_ENOMEM
  * (compact layout only), or -PM_ENOSPC (max_routes reached). Adding an
  * existing prefix replaces its next hop. A route of /d <= 24 in the direct
@@ -73,9 +92,9 @@ void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_
  * and a node is a struct lpm_node: slot s of it holds
  * values[runs_before[s / 64] + popcount(run_starts[s / 64] bits 0..s % 64) - 1].
  *
- * In the direct layout (tables of LPM_DIRECT_MIN_ROUTES routes or more, not
- * in the image) codes[addr >> 8] is one byte per /24 and the palette
- * entry of that code is the answer: no route, a leaf, or (code 255) "look
+ * In the direct layout (tables of LPM_DIRECT_MIN_ROUTES routes or more, or
+ * asked for with LPM_LAYOUT_DIRECT; not in the image) codes[addr >> 8] is
+ * one byte per /24 and the palette entry of that code is the answer: no route, a leaf, or (code 255) "look
  * further" for a /24 that holds routes longer than /24 or a leaf without a
  * code, which lpm_lookup_further_leaf() resolves (lpm.c). The test of the
  * layout costs the compact layout's lookups two instructions on the host.

@@ -22,7 +22,9 @@
  *
  * The direct layout (2^14 routes or more) gets the same randomized run, one
  * where it has no node memory (the rule store answers), and tests of its
- * codes running out and of short routes nesting.
+ * codes running out and of short routes nesting; so do a small table that
+ * asks for the direct layout and a large one that asks for the compact
+ * layout (lpm_create_layout).
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -47,7 +49,7 @@ TestSuite(lpm, .fini = free_region);
 
 /* A table of max_routes in a region of `bytes` (filled with a pattern so
  * nothing relies on zeroed memory), at a deliberately odd address. */
-static struct lpm *lpm_in(uint32_t max_routes, size_t bytes)
+static struct lpm *lpm_in_layout(uint32_t max_routes, size_t bytes, enum lpm_layout layout)
 {
     struct lpm *t;
 
@@ -55,14 +57,28 @@ static struct lpm *lpm_in(uint32_t max_routes, size_t bytes)
     region = malloc(bytes + 8);
     cr_assert_not_null(region);
     memset(region, FILL_BYTE, bytes + 8);
-    t = lpm_create((uint8_t *)region + 8, bytes, max_routes);
+    t = lpm_create_layout((uint8_t *)region + 8, bytes, max_routes, layout);
     cr_assert_not_null(t);
     return t;
+}
+
+static struct lpm *lpm_in(uint32_t max_routes, size_t bytes)
+{
+    return lpm_in_layout(max_routes, bytes, LPM_LAYOUT_AUTO);
 }
 
 static struct lpm *lpm_new(uint32_t max_routes)
 {
     return lpm_in(max_routes, lpm_mem_bytes(max_routes));
+}
+
+/* A table in the layout asked for, in a region of its lpm_mem_bytes_layout. */
+static struct lpm *lpm_new_layout(uint32_t max_routes, enum lpm_layout layout)
+{
+    size_t bytes = lpm_mem_bytes_layout(max_routes, layout);
+
+    cr_assert_gt(bytes, 0);
+    return lpm_in_layout(max_routes, bytes, layout);
 }
 
 /* A region with room for the fixed part and about nb_lines 64-byte lines of
@@ -459,6 +475,38 @@ Test(lpm, create_refuses_null_memory_and_a_region_below_the_fixed_part)
     cr_assert_null(lpm_create(NULL, 1 << 20, 16));
     cr_assert_null(lpm_create(small, sizeof(small), 16));
     cr_assert_gt(lpm_mem_bytes(1000), lpm_mem_bytes(10));
+}
+
+/* lpm_mem_bytes and lpm_create choose by max_routes; the _layout calls
+ * follow the caller, and refuse what they do not know. The region sizes
+ * tell the layouts apart: only the direct one has 16 MiB of codes. */
+Test(lpm, layout_is_chosen_by_size_or_by_the_caller)
+{
+    const size_t codes = (size_t)1 << 24;
+    static uint8_t small[4096];
+
+    cr_assert_eq(lpm_mem_bytes_layout(1000, LPM_LAYOUT_AUTO), lpm_mem_bytes(1000));
+    cr_assert_eq(lpm_mem_bytes_layout(1000, LPM_LAYOUT_COMPACT), lpm_mem_bytes(1000));
+    cr_assert_lt(lpm_mem_bytes(1000), codes);
+    cr_assert_gt(lpm_mem_bytes_layout(1000, LPM_LAYOUT_DIRECT), codes);
+    cr_assert_gt(lpm_mem_bytes(LPM_DIRECT_MIN_ROUTES), codes);
+    cr_assert_eq(lpm_mem_bytes_layout(LPM_DIRECT_MIN_ROUTES, LPM_LAYOUT_DIRECT),
+                 lpm_mem_bytes(LPM_DIRECT_MIN_ROUTES));
+    cr_assert_lt(lpm_mem_bytes_layout(LPM_DIRECT_MIN_ROUTES, LPM_LAYOUT_COMPACT), codes);
+    cr_assert_eq(lpm_mem_bytes_layout(1000, (enum lpm_layout)7), 0);
+    cr_assert_null(lpm_create_layout(small, sizeof(small), 16, (enum lpm_layout)7));
+    cr_assert_null(lpm_create_layout(NULL, 1 << 20, 16, LPM_LAYOUT_COMPACT));
+}
+
+/* The direct layout's codes do not fit in a compact table's region. */
+Test(lpm, direct_layout_refuses_a_compact_sized_region)
+{
+    size_t bytes = lpm_mem_bytes(1000);
+
+    region = malloc(bytes);
+    cr_assert_not_null(region);
+    cr_assert_null(lpm_create_layout(region, bytes, 1000, LPM_LAYOUT_DIRECT));
+    cr_assert_not_null(lpm_create_layout(region, bytes, 1000, LPM_LAYOUT_COMPACT));
 }
 
 Test(lpm, lookup_bulk_agrees_with_single_lookups)
@@ -930,6 +978,22 @@ Test(lpm, direct_layout_matches_a_reference_through_updates, .timeout = 60)
 {
     random_min_depth = 12;
     random_run(lpm_new(LPM_DIRECT_MIN_ROUTES), 10000, 1000000, 0xd12ec7);
+}
+
+/* The direct layout asked for by a small table: the side table and the
+ * node budget scale with max_routes, so here they are small, and 1,800
+ * routes, half of them with random next hops, run them full. */
+Test(lpm, small_direct_table_matches_a_reference_through_updates, .timeout = 60)
+{
+    random_min_depth = 12;
+    random_run(lpm_new_layout(2000, LPM_LAYOUT_DIRECT), 1800, 300000, 0x5d17ec7);
+}
+
+/* And the compact layout asked for by a table past LPM_DIRECT_MIN_ROUTES. */
+Test(lpm, large_compact_table_matches_a_reference_through_updates, .timeout = 60)
+{
+    random_run(lpm_new_layout(LPM_DIRECT_MIN_ROUTES, LPM_LAYOUT_COMPACT), 10000, 300000,
+               0xc0c0a);
 }
 
 /* The direct layout with a node heap of 8 lines: most /24 with routes
