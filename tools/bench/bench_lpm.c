@@ -14,6 +14,12 @@
  *   lpmN_lookup_single  one lookup per address
  *   lpmN_lookup_bulk32  32 addresses per call
  *   lpmN_lookupx4       rte_lpm_lookupx4 (DPDK only: lpm.h has no x4 call)
+ *   lpm1k_direct_lookup_single, lpm1k_direct_lookup_bulk32
+ *                       the 1k table again in pktmetal's direct layout
+ *                       (lpm_create_layout, LPM_LAYOUT_DIRECT; built outside
+ *                       the timed region, lpm1k_direct_memory CHECK line)
+ *                       against the same rte_lpm table; the lpm1k figures
+ *                       are the compact layout the image uses.
  *
  * Lookups run over 10,000,000 addresses (2^20 under --cg or --quick)
  * generated before timing; every mode must give the same hits and next-hop
@@ -66,6 +72,9 @@ struct lpm_run {
     uint32_t count;
     void *pm_mem;
     struct lpm *pm;
+    void *pm_direct_mem;         /* the 1k table in the direct layout */
+    struct lpm *pm_direct;
+    const struct lpm *pm_lookup; /* the table pm_single and pm_bulk32 use */
     struct rte_lpm *rte;
     uint64_t rte_heap_bytes;     /* heap growth across the last build */
     struct sums pm_sums[NB_MODES], dpdk_sums[NB_MODES];
@@ -134,12 +143,46 @@ static uint32_t rte_tbl8_in_use(const struct rte_lpm *lpm)
     return nb;
 }
 
+static void memory_check(const char *figure, const struct lpm_run *r, const struct lpm *pm,
+                         const struct lpm_expect *e)
+{
+    struct lpm_stats st;
+    uint32_t tbl8 = rte_tbl8_in_use(r->rte);
+
+    lpm_get_stats(pm, &st);
+    printf("CHECK  %s dpdk_heap_bytes=%llu (%s) dpdk_tbl8_groups=%u (%s) "
+           "pktmetal_mem_used=%zu pktmetal_region_bytes=%zu pktmetal_routes=%u "
+           "used/dpdk=%.4f region/dpdk=%.4f\n",
+           figure, (unsigned long long)r->rte_heap_bytes,
+           bench_ok(r->rte_heap_bytes == e->heap_bytes), tbl8, bench_ok(tbl8 == e->tbl8_groups),
+           st.mem_used, st.mem_total, st.nb_routes, (double)st.mem_used / r->rte_heap_bytes,
+           (double)st.mem_total / r->rte_heap_bytes);
+}
+
+/* The same routes in the direct layout, untimed: for the lpm1k_direct
+ * lookups. */
+static void pm_build_direct(struct lpm_run *r, const struct lpm_expect *e)
+{
+    size_t bytes = lpm_mem_bytes_layout(r->n, LPM_LAYOUT_DIRECT);
+    char figure[64];
+    int failed = 0;
+
+    r->pm_direct_mem = bytes ? aligned_alloc(64, (bytes + 63) & ~(size_t)63) : NULL;
+    r->pm_direct = r->pm_direct_mem ? lpm_create_layout(r->pm_direct_mem, bytes, r->n,
+                                                        LPM_LAYOUT_DIRECT) : NULL;
+    for (uint32_t i = 0; r->pm_direct != NULL && i < r->n; i++)
+        failed |= lpm_add(r->pm_direct, r->routes[i].addr, r->routes[i].len, r->routes[i].nh);
+    if (r->pm_direct == NULL || failed)
+        bench_fail("%s: pktmetal direct layout build failed", r->name);
+    snprintf(figure, sizeof(figure), "%s_direct_memory", r->name);
+    memory_check(figure, r, r->pm_direct, e);
+}
+
 static void lpm_build_figures(struct lpm_run *r, const struct lpm_expect *e)
 {
     char name[64];
     struct bench_figure f = { name, "ms/table", 1, 1e6 };
     struct bench_side pm = { pm_build, r }, dpdk = { dpdk_build, r };
-    struct lpm_stats st;
 
     snprintf(name, sizeof(name), "%s_build", r->name);
     if (bench_selected(name))
@@ -148,15 +191,8 @@ static void lpm_build_figures(struct lpm_run *r, const struct lpm_expect *e)
         pm_build(r);
         dpdk_build(r);
     }
-    lpm_get_stats(r->pm, &st);
-    uint32_t tbl8 = rte_tbl8_in_use(r->rte);
-    printf("CHECK  %s_memory dpdk_heap_bytes=%llu (%s) dpdk_tbl8_groups=%u (%s) "
-           "pktmetal_mem_used=%zu pktmetal_region_bytes=%zu pktmetal_routes=%u "
-           "used/dpdk=%.4f region/dpdk=%.4f\n",
-           r->name, (unsigned long long)r->rte_heap_bytes,
-           bench_ok(r->rte_heap_bytes == e->heap_bytes), tbl8, bench_ok(tbl8 == e->tbl8_groups),
-           st.mem_used, st.mem_total, st.nb_routes, (double)st.mem_used / r->rte_heap_bytes,
-           (double)st.mem_total / r->rte_heap_bytes);
+    snprintf(name, sizeof(name), "%s_memory", r->name);
+    memory_check(name, r, r->pm, e);
 }
 
 /* --- lookups --------------------------------------------------------------- */
@@ -170,7 +206,7 @@ static __attribute__((noinline)) double pm_single(void *arg)
     bench_begin(&t);
     for (uint32_t i = 0; i < r->count; i++) {
         uint32_t nh = 0;
-        int rc = lpm_lookup(r->pm, r->addrs[i], &nh);
+        int rc = lpm_lookup(r->pm_lookup, r->addrs[i], &nh);
         s.hits += rc == 0;
         s.sum += rc == 0 ? nh : 0;
     }
@@ -188,7 +224,7 @@ static __attribute__((noinline)) double pm_bulk32(void *arg)
 
     bench_begin(&t);
     for (uint32_t i = 0; i < r->count; i += 32) {
-        lpm_lookup_bulk(r->pm, r->addrs + i, nh, 32);
+        lpm_lookup_bulk(r->pm_lookup, r->addrs + i, nh, 32);
         for (unsigned j = 0; j < 32; j++) {
             s.hits += nh[j] != LPM_NO_ROUTE;
             s.sum += nh[j] != LPM_NO_ROUTE ? nh[j] : 0;
@@ -280,6 +316,21 @@ static void lookup_figure(struct lpm_run *r, const char *suffix, enum lookup_mod
            bench_ok(d.hits == hits && d.sum == sum && p.hits == hits && p.sum == sum));
 }
 
+/* Whether --only leaves any of the table's direct layout figures. */
+static bool direct_selected(const char *table)
+{
+    static const char *const suffixes[] = { "direct_memory", "direct_lookup_single",
+                                            "direct_lookup_bulk32" };
+    char name[64];
+
+    for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
+        snprintf(name, sizeof(name), "%s_%s", table, suffixes[k]);
+        if (bench_selected(name))
+            return true;
+    }
+    return false;
+}
+
 void bench_lpm_table(const char *name, uint32_t nb_routes)
 {
     const struct lpm_expect *e = nb_routes == 1000 ? &expect_1k : &expect_100k;
@@ -307,9 +358,16 @@ void bench_lpm_table(const char *name, uint32_t nb_routes)
            bench_ok(rf == e->routes_fnv && af == af_expect));
 
     lpm_build_figures(&r, e);
+    r.pm_lookup = r.pm;
     lookup_figure(&r, "lookup_single", MODE_SINGLE, pm_single, dpdk_single, e);
     lookup_figure(&r, "lookup_bulk32", MODE_BULK32, pm_bulk32, dpdk_bulk32, e);
     lookup_figure(&r, "lookupx4", MODE_X4, NULL, dpdk_x4, e);
+    if (nb_routes == 1000 && direct_selected(name)) {
+        pm_build_direct(&r, e);
+        r.pm_lookup = r.pm_direct;
+        lookup_figure(&r, "direct_lookup_single", MODE_SINGLE, pm_single, dpdk_single, e);
+        lookup_figure(&r, "direct_lookup_bulk32", MODE_BULK32, pm_bulk32, dpdk_bulk32, e);
+    }
     char self[64];
     snprintf(self, sizeof(self), "selfcheck_%s_lookup_single", name);
     if (!bench_opts.cg && bench_selected(self)) {
@@ -322,5 +380,6 @@ void bench_lpm_table(const char *name, uint32_t nb_routes)
     bench_pipeline_table(name, routes, nb_routes, r.rte);
     rte_lpm_free(r.rte);
     free(r.pm_mem);
+    free(r.pm_direct_mem);
     free(routes);
 }

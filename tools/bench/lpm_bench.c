@@ -11,7 +11,9 @@
  *
  * Figures: build (ms per table: create + n adds), table memory (mem_used
  * from lpm_get_stats), lookup_single and lookup_bulk32 (ns per lookup over
- * 10,000,000 addresses; 2^20 under --cg).
+ * 10,000,000 addresses; 2^20 under --cg). lpm1k_direct is the 1k table
+ * in the direct layout (LPM_LAYOUT_DIRECT), lpm1k the compact one the
+ * image uses.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -51,15 +53,20 @@ struct table {
     struct lpm *lpm;
 };
 
-static struct lpm *build(struct table *tb, const struct wl_route *routes, uint32_t n)
+static struct lpm *build(struct table *tb, const struct wl_route *routes, uint32_t n,
+                         enum lpm_layout layout)
 {
-    size_t bytes = lpm_mem_bytes(n);
+    size_t bytes = lpm_mem_bytes_layout(n, layout);
 
     free(tb->mem);
     tb->mem = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
     if (!tb->mem)
         exit(1);
-    tb->lpm = lpm_create(tb->mem, bytes, n);
+    tb->lpm = lpm_create_layout(tb->mem, bytes, n, layout);
+    if (!tb->lpm) {
+        fprintf(stderr, "lpm_create_layout failed\n");
+        exit(1);
+    }
     for (uint32_t i = 0; i < n; i++) {
         if (lpm_add(tb->lpm, routes[i].addr, routes[i].len, routes[i].nh) != 0) {
             fprintf(stderr, "add %u failed\n", i);
@@ -132,7 +139,7 @@ static void bench_lookups(const char *figure, run_fn fn, const struct lpm *t,
            (unsigned long long)r.hits, (unsigned long long)r.sum);
 }
 
-static void bench_table(const char *name, uint32_t n, int reps, int cg)
+static void bench_table(const char *name, uint32_t n, enum lpm_layout layout, int reps, int cg)
 {
     uint32_t count = cg ? 1u << 20 : 10000000;
     struct wl_route *routes = wl_gen_routes(n, WL_ROUTE_SEED);
@@ -154,18 +161,18 @@ static void bench_table(const char *name, uint32_t n, int reps, int cg)
     if (cg) {
         CALLGRIND_ZERO_STATS;
         CALLGRIND_TOGGLE_COLLECT;
-        build(&tb, routes, n);
+        build(&tb, routes, n, layout);
         CALLGRIND_TOGGLE_COLLECT;
         CALLGRIND_DUMP_STATS_AT(figure);
     } else {
-        build(&tb, routes, n);                         /* warm-up */
+        build(&tb, routes, n, layout);                         /* warm-up */
         for (int k = 0; k < reps; k++) {
             double t0;
 
             free(tb.mem);                              /* outside the timed region */
             tb.mem = NULL;
             t0 = now_ns();
-            build(&tb, routes, n);
+            build(&tb, routes, n, layout);
             v[k] = (now_ns() - t0) / 1e6;
         }
         result(figure, "ms/table", v, reps, n);
@@ -198,7 +205,8 @@ int main(int argc, char **argv)
         reps = 7;
     if (cg)
         reps = 1;
-    bench_table("lpm1k", 1000, reps, cg);
-    bench_table("lpm100k", 100000, reps, cg);
+    bench_table("lpm1k", 1000, LPM_LAYOUT_AUTO, reps, cg);
+    bench_table("lpm1k_direct", 1000, LPM_LAYOUT_DIRECT, reps, cg);
+    bench_table("lpm100k", 100000, LPM_LAYOUT_AUTO, reps, cg);
     return 0;
 }

@@ -110,7 +110,8 @@ def print_targets(ir, results, ratios, checks):
         s = ir.get(fig, {})
         return s.get("pktmetal"), s.get("dpdk")
 
-    for table in ("lpm1k", "lpm100k"):
+    # lpm1k_direct: the 1k table in pktmetal's direct layout (lookups only)
+    for table in ("lpm1k", "lpm100k", "lpm1k_direct"):
         fig = f"pipeline_{table}_scalar"
         pm, dp = irr(fig)
         if pm and dp:
