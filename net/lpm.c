@@ -1394,20 +1394,27 @@ void lookup_direct(const struct lpm *t, const uint32_t *addrs, uint32_t *next_ho
     }
 }
 
+/* Full groups have a size the compiler knows. */
+static __attribute__((noinline))
+void lookup_compact(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
+{
+    for (; n >= BULK_GROUP; n -= BULK_GROUP) {
+        lookup_group(t, addrs, next_hops, BULK_GROUP);
+        addrs += BULK_GROUP;
+        next_hops += BULK_GROUP;
+    }
+    if (n > 0)
+        lookup_group(t, addrs, next_hops, n);
+}
+
+/* Each layout's loop is a function of its own: the test of the layout
+ * comes before either saves registers. */
 void lpm_lookup_bulk(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops, unsigned n)
 {
-    if (lpm_is_direct(&t->front)) {
+    if (lpm_is_direct(&t->front))
         lookup_direct(t, addrs, next_hops, n);
-        return;
-    }
-    while (n > 0) {
-        unsigned group = n < BULK_GROUP ? n : BULK_GROUP;
-
-        lookup_group(t, addrs, next_hops, group);
-        addrs += group;
-        next_hops += group;
-        n -= group;
-    }
+    else
+        lookup_compact(t, addrs, next_hops, n);
 }
 
 void lpm_get_stats(const struct lpm *t, struct lpm_stats *out)
