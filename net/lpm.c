@@ -126,17 +126,22 @@
  * lookup (callgrind, including the benchmark's loop, about 8 of them):
  *
  *                      single          bulk of 32
- *   100k (direct)      17.17 (16.35)   16.85 (16.78)
- *   1k (compact)       22.01 (16.34)   26.97 (16.76)
+ *   100k (direct)      15.74 (16.35)   16.32 (16.78)
+ *   1k (compact)       22.01 (16.34)   26.16 (16.76)
+ *   1k (direct, asked) 15.56 (16.34)   16.09 (16.76)
  *
- * In the 100k table a hit or a miss costs what rte_lpm's does (17 and 15
- * instructions with the loop); the 5.35% of lookups in further /24s cost
- * about 27 more (side table probe, node step, a call) where rte_lpm's tbl8
- * read costs 5; the layout test costs 2 on every host lookup. Time per
- * lookup 0.71x rte_lpm's (single) and 0.51x (bulk) for 100k, 0.48x and
- * 0.63x for 1k. Build of the 100k table: 38.5 ms (rte_lpm 549 ms), 328 M
- * instructions. Memory for 100k: lpm_mem_bytes 20,574,463 B, 24.3% of
- * rte_lpm's 84,687,104 B (19.9 MB in use).
+ * In the direct layout a hit costs 15 instructions with the loop and a
+ * miss 13 (rte_lpm: 17 and 15): one compare tells a hit's leaf from both
+ * "no route" (1) and "further" (0), which pays for the layout test (2 on
+ * every host lookup). The 5.35% of the 100k table's lookups in further
+ * /24s cost about 30 more (a call, the side table probe, a node step)
+ * where rte_lpm's tbl8 read costs 5. Time per lookup, one run on a busy
+ * machine: 0.78x rte_lpm's (single) and 0.55x (bulk) for 100k, 0.49x and
+ * 0.69x for 1k compact, 0.69x and 0.54x for 1k direct (its 16 MiB of
+ * codes miss the cache where the compact table's 350 KB do not). Build of
+ * the 100k table: 38.5 ms (rte_lpm 555 ms), 327 M instructions. Memory
+ * for 100k: lpm_mem_bytes 20,574,463 B, 24.3% of rte_lpm's 84,687,104 B
+ * (19.9 MB in use); 1k direct: 17,078,847 B.
  *
  * Updates and lookups must not overlap (single writer, between bursts):
  * nodes are rewritten in place when their size allows.
