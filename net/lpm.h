@@ -4,10 +4,11 @@
  * Routes map a prefix (address/depth) to a 24-bit next-hop value chosen by
  * the caller (an index into its neighbour/next-hop table). The table lives
  * in memory the caller hands to lpm_create() and never allocates elsewhere.
- * Two layouts, picked from max_routes: a compact one for small tables (and
- * the image), and for 2^14 routes or more a direct one with one byte per
- * /24, for rte_lpm's lookup cost at a quarter of its memory; see the
- * comment at the top of lpm.c for the design and why.
+ * Two layouts, picked from max_routes or by the caller (lpm_create_layout):
+ * a compact one for small tables (and the image), and for 2^14 routes or
+ * more a direct one with one byte per /24, for rte_lpm's lookup cost at a
+ * quarter of its memory; see the comment at the top of lpm.c for the
+ * design and why.
  * Addresses and prefixes are in host byte order.
  */
 #ifndef PKTMETAL_NET_LPM_H
