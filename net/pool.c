@@ -184,7 +184,6 @@ static inline uint64_t buf_index(const struct pool *p, const struct pktbuf *b)
  * loop (kernel/libc.c).
  */
 typedef uint64_t ptr_pair __attribute__((vector_size(16), aligned(8), may_alias));
-typedef uint64_t pair_mask __attribute__((vector_size(16)));
 
 static inline ptr_pair pair_load(struct pktbuf *const *src)
 {
@@ -198,7 +197,7 @@ static inline void pair_store(struct pktbuf **dst, ptr_pair v)
 
 static inline ptr_pair pair_swapped(ptr_pair v)
 {
-    return __builtin_shuffle(v, (pair_mask){ 1, 0 });
+    return __builtin_shufflevector(v, v, 1, 0);    /* gcc >= 12 and clang both have it */
 }
 
 /* Eight pointers, all loads before the stores. */
