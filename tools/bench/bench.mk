@@ -64,7 +64,7 @@ bench-qemu: bench-deps $(BUILD)/pktmetal.efi $(TOOLS_BIN)
 # theirs as prerequisites), then writes the figures into BENCHMARKS.md
 # (tools/bench/report.py: only parts that ran since the stamp).
 bench: bench-start bench-host bench-qemu
-	@python3 tools/bench/report.py --dir $(or $(BENCH_OUT),$(BENCH_DIR)) \
+	@python3 tools/bench/report.py --end-of-run --dir $(or $(BENCH_OUT),$(BENCH_DIR)) \
 	  $(if $(filter-out 0,$(QUICK)),--quick)
 
 bench-start:
