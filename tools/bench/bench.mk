@@ -10,7 +10,8 @@
 #                           ~10 min; outputs in build/bench/qemu)
 #   make bench              all of the above (and bench-overload, bench-idle,
 #                           bench-startup, bench-capture), then writes the
-#                           figures into BENCHMARKS.md (tools/bench/report.py)
+#                           figures into BENCHMARKS.md (tools/bench/report.py;
+#                           QUICK=1: into build/bench/BENCHMARKS-quick.md)
 #   QUICK=1                 smaller counts and R=3, one frame size and fewer
 #                           configurations in QEMU: a smoke run, not figures
 #   QEMU_BENCH_ARGS=...     more qemu_sweep.py options (--qemu-cpus 1 ...)
@@ -63,9 +64,14 @@ bench-qemu: bench-deps $(BUILD)/pktmetal.efi $(TOOLS_BIN)
 # `make bench` stamps its start, runs every part (the other .mk files add
 # theirs as prerequisites), then writes the figures into BENCHMARKS.md
 # (tools/bench/report.py: only parts that ran since the stamp).
+# QUICK=1 (a smoke run) leaves BENCHMARKS.md alone and writes a copy with
+# its figures, $(BENCH_OUT)/BENCHMARKS-quick.md.
+BENCH_REPORT_DOC = $(if $(filter-out 0,$(QUICK)),$(or $(BENCH_OUT),$(BENCH_DIR))/BENCHMARKS-quick.md,BENCHMARKS.md)
+
 bench: bench-start bench-host bench-qemu
-	@python3 tools/bench/report.py --end-of-run --dir $(or $(BENCH_OUT),$(BENCH_DIR)) \
-	  $(if $(filter-out 0,$(QUICK)),--quick)
+	@$(if $(filter-out 0,$(QUICK)),cp BENCHMARKS.md $(BENCH_REPORT_DOC) &&) \
+	  python3 tools/bench/report.py --end-of-run --dir $(or $(BENCH_OUT),$(BENCH_DIR)) \
+	  --doc $(BENCH_REPORT_DOC) $(if $(filter-out 0,$(QUICK)),--quick)
 
 bench-start:
 	@mkdir -p $(or $(BENCH_OUT),$(BENCH_DIR)) && touch $(or $(BENCH_OUT),$(BENCH_DIR))/make-bench.start
