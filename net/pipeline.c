@@ -151,6 +151,12 @@ static enum drop_reason classify(struct pipeline *pl, struct pktbuf *pkt, struct
     bool need_parse = pl->mode == CONFIG_MODE_BRIDGE || pl->mode == CONFIG_MODE_ROUTER ||
                       acl_active(pl);
     *parsed = false;
+    /* A giant: longer than a 1500-byte MTU allows even with two VLAN tags,
+     * in every mode. A NIC may take more into its buffers (QEMU's virtio-net
+     * up to the buffer size; its e1000 stops at 1522 itself), and no port
+     * could send it on. The router keeps its stricter untagged limit. */
+    if (pkt->data_len > ETH_MAX_FRAME + 2 * VLAN_TAG_LEN)
+        return DROP_UNSUPPORTED;
     if (!need_parse)
         return DROP_NONE;
     const uint8_t *frame = pktbuf_data(pkt);
