@@ -74,12 +74,11 @@ static inline struct ipv4_words ipv4_words_load(const void *ip_hdr)
  * values not all zero is never 0. */
 static inline bool csum_ipv4_words_ok(struct ipv4_words w)
 {
-    uint64_t sum;
+    uint64_t sum, carry;
 
-    sum = w.w0 + w.w1;
-    sum += sum < w.w1;
-    sum += w.w2;
-    sum += sum < w.w2;
+    carry = __builtin_add_overflow(w.w0, w.w1, &sum);
+    carry = __builtin_add_overflow(sum, w.w2 + carry, &sum);
+    sum += carry;
     return sum * CSUM_FFFF_INVERSE <= CSUM_FFFF_MAX_QUOTIENT;
 }
 
@@ -118,7 +117,9 @@ static inline uint16_t csum_ttl_decrement(uint16_t csum_be)
 {
     uint32_t sum = (uint32_t)csum_be + pm_htons(0x0100);
 
-    return (uint16_t)(sum + 1 - (sum < 0xffff));
+    /* sum is at most 0xffff + 0x0100: sum >= 0xffff exactly when sum + 1
+     * reaches bit 16 */
+    return (uint16_t)(sum + ((sum + 1) >> 16));
 }
 
 #endif
