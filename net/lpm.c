@@ -416,6 +416,20 @@ static uint32_t *plain_of(const struct lpm *t, uint32_t e)
     return (uint32_t *)(void *)((uint8_t *)t->front.root + e);
 }
 
+/* Root slot s's entry with a node's unbiased (lpm.h, LPM_ROOT_BIAS), and
+ * the store of one. */
+static uint32_t root_get(const struct lpm *t, uint32_t s)
+{
+    uint32_t e = t->front.root[s];
+
+    return entry_is_node(e) ? 4 * (e - LPM_ROOT_BIAS + 256 * s) : e;
+}
+
+static void root_set(struct lpm *t, uint32_t s, uint32_t e)
+{
+    t->front.root[s] = entry_is_node(e) ? e / 4 + LPM_ROOT_BIAS - 256 * s : e;
+}
+
 /* All 256 slots of what e stands for: a node's slots (or runs), or one
  * leaf 256 times. */
 static void slots_expand(const struct lpm *t, uint32_t e, uint32_t slots[NODE_SLOTS])
@@ -738,7 +752,7 @@ static uint32_t deep_apply(struct lpm *t, uint32_t prefix, unsigned depth,
                            const struct change *c, bool commit)
 {
     uint32_t *l2 = t->scratch[0], *l3 = t->scratch[1];
-    uint32_t root_slot = prefix >> 16, old2 = t->front.root[root_slot], nb_lines = 0;
+    uint32_t root_slot = prefix >> 16, old2 = root_get(t, root_slot), nb_lines = 0;
 
     slots_expand(t, old2, l2);
     if (depth <= 24) {
@@ -765,7 +779,7 @@ static uint32_t deep_apply(struct lpm *t, uint32_t prefix, unsigned depth,
         }
     }
     if (commit)
-        t->front.root[root_slot] = node_commit(t, old2, l2);
+        root_set(t, root_slot, node_commit(t, old2, l2));
     else
         nb_lines += commit_lines(t, old2, l2);
     return nb_lines;
@@ -791,7 +805,7 @@ static int table_change(struct lpm *t, uint32_t prefix, unsigned depth, const st
     if (depth > 16)
         return deep_change(t, prefix, depth, c);
     for (uint32_t s = prefix >> 16, end = s + (1u << (16 - depth)); s < end; s++)
-        t->front.root[s] = subtree_change(t, t->front.root[s], c, 0, true);
+        root_set(t, s, subtree_change(t, root_get(t, s), c, 0, true));
     return 0;
 }
 
@@ -1386,25 +1400,38 @@ int lpm_delete(struct lpm *t, uint32_t prefix, uint8_t depth)
 
 #define BULK_GROUP 32u
 
-/* One pass per address: the loads of successive addresses do not depend
- * on each other, so the CPU overlaps them without a second pass over the
- * root entries (which cost a store and a load per address). A hit in an
- * L2 node, the common case, takes one compare after its read. */
+/* Unrolled, the loop's own instructions are a small part of each lookup's
+ * (measured: 2.5 fewer per address). gcc only: clang's fuzz builds warn
+ * that they cannot. */
+#if defined(__clang__)
+#define LPM_UNROLL_8
+#else
+#define LPM_UNROLL_8 _Pragma("GCC unroll 8")
+#endif
+
+/* One pass per address for its leaf, whose loads do not depend on the
+ * previous address's, so the CPU overlaps them; then one pass that turns
+ * leaves into next hops, without a branch (vectorised where the compiler
+ * can). A miss in an empty /16, the common case, is one load and one
+ * test. */
 static void lookup_group(const struct lpm *t, const uint32_t *addrs, uint32_t *next_hops,
                          unsigned n)
 {
     const uint32_t *root = t->front.root;
 
+    LPM_UNROLL_8
     for (unsigned i = 0; i < n; i++) {
         uint32_t a = addrs[i], x = root[a >> 16];
 
         if (entry_is_node(x)) {
-            x = lpm_slot(root, x, (uint8_t)(a >> 8));
+            x = lpm_root_node_slot(root, x, a);
             if (__builtin_expect(entry_is_node(x), 0))
                 x = lpm_slot(root, x, (uint8_t)a);
         }
-        next_hops[i] = x == NO_ROUTE ? LPM_NO_ROUTE : lpm_entry_next_hop(x);
+        next_hops[i] = x;
     }
+    for (unsigned i = 0; i < n; i++)
+        next_hops[i] = next_hops[i] == NO_ROUTE ? LPM_NO_ROUTE : lpm_entry_next_hop(next_hops[i]);
 }
 
 /* A bulk lookup's answer for an address whose code said LPM_PALETTE_FURTHER. */

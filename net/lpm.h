@@ -204,8 +204,25 @@ static inline uint32_t lpm_node_value(const uint32_t *root, uint32_t e, unsigned
     return n->values[(size_t)n->runs_before[word] + lpm_popcount64(upto) - 1];
 }
 
-/* The entry of `slot` in the compact layout's node that entry e points at:
- * one load. */
+/* The compact layout's root slots hold their L2 node's entry biased so
+ * that the node's slot for addr is read at root + 4 * (entry + addr / 256)
+ * - LPM_ROOT_BIAS * 4 (one add, no mask of the slot's bits):
+ *
+ *   root entry = node offset / 4 + LPM_ROOT_BIAS - 256 * root slot
+ *
+ * which stays in 1..2^31 - 1 (a node entry) for offsets below 2^31. */
+#define LPM_ROOT_BIAS (1u << 24)
+
+static inline uint32_t lpm_root_node_slot(const uint32_t *root, uint32_t e, uint32_t addr)
+{
+    size_t idx = (size_t)e + (addr >> 8);
+
+    return *(const uint32_t *)(const void *)((const uint8_t *)root +
+                                             (idx * 4 - (size_t)LPM_ROOT_BIAS * 4));
+}
+
+/* The entry of `slot` in the compact layout's node that entry e (an L2
+ * node's, unbiased) points at: one load. */
 static inline uint32_t lpm_slot(const uint32_t *root, uint32_t e, uint8_t slot)
 {
     return ((const uint32_t *)(const void *)((const uint8_t *)root + e))[slot];
@@ -224,7 +241,7 @@ static inline int lpm_lookup_compact(const struct lpm *t, uint32_t addr, uint32_
         return -PM_ENOENT;
     if (e > LPM_ENTRY_NONE)
         goto hit;
-    e = lpm_slot(root, e, (uint8_t)(addr >> 8));
+    e = lpm_root_node_slot(root, e, addr);
     if (e > LPM_ENTRY_NONE)
         goto hit;
     if (e == LPM_ENTRY_NONE)
@@ -252,8 +269,8 @@ static inline void lpm_prefetch(const struct lpm *t, uint32_t addr)
     }
     e = f->root[addr >> 16];
     if (lpm_entry_is_node(e))
-        __builtin_prefetch(&((const uint32_t *)(const void *)((const uint8_t *)f->root + e))
-                               [(addr >> 8) & 0xff]);
+        __builtin_prefetch((const uint8_t *)f->root +
+                           (((size_t)e + (addr >> 8)) * 4 - (size_t)LPM_ROOT_BIAS * 4));
 }
 
 static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
