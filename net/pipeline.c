@@ -291,13 +291,31 @@ static void run_one(struct pipeline *pl, struct pktbuf *pkt)
 }
 
 /* Router mode's fast path, router_forward_burst, when nothing else has to
- * see a packet before the router or on its way out: no program, no active
- * ACL, no capture running (a capture's copies are made in pipeline_emit and
- * pipeline_drop, which the fast path does not go through). */
+ * decide about a packet before the router: no program, no active ACL. A
+ * running capture watches it through router_burst_out.seen. */
 static bool router_fast_path_ok(const struct pipeline *pl)
 {
     return pl->mode == CONFIG_MODE_ROUTER && pl->router != NULL && pl->prog == NULL &&
-           !acl_active(pl) && !capturing(pl);
+           !acl_active(pl);
+}
+
+static const enum capture_point seen_points[] = {
+    [ROUTER_SEEN_RX] = CAPTURE_POINT_RX,
+    [ROUTER_SEEN_TX] = CAPTURE_POINT_TX,
+    [ROUTER_SEEN_DROP] = CAPTURE_POINT_DROP,
+};
+
+/* The fast path's packets, for a running capture: the copies the general
+ * path makes in pipeline_run, pipeline_emit and pipeline_drop, in the same
+ * order. */
+static void capture_seen(void *ctx, const struct pktbuf *pkt, enum router_seen point,
+                         uint16_t port, enum drop_reason why)
+{
+    struct pipeline *pl = ctx;
+    enum capture_point pt = seen_points[point];
+
+    if (capture_wants(pl->capture, pt, port))
+        capture_packet(pl->capture, pkt, pt, port, (uint16_t)why, pl->now_ns);
 }
 
 /* Room for n more packets in every TX batch and in the drop batch, and out
@@ -317,6 +335,8 @@ static void router_out_open(struct pipeline *pl, struct router_burst_out *out, u
         free_drops(pl);
     out->drop_next = pl->dropped + pl->nb_dropped;
     out->drop_counts = pl->drops;
+    out->seen = capturing(pl) ? capture_seen : NULL;
+    out->seen_ctx = pl;
 }
 
 static void router_out_close(struct pipeline *pl, const struct router_burst_out *out)
@@ -346,6 +366,8 @@ static void run_router_fast(struct pipeline *pl, uint16_t in_port, struct pktbuf
         n -= done;
         if (done < chunk) {
             pkts[0]->port = in_port;
+            if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_RX, in_port))
+                capture_packet(pl->capture, pkts[0], CAPTURE_POINT_RX, in_port, 0, pl->now_ns);
             run_one(pl, pkts[0]);
             pkts++;
             n--;

@@ -1130,11 +1130,13 @@ static inline void fast_rewrite(struct pktbuf *pkt, uint8_t *frame, const uint8_
 }
 
 /* Settles pkt into out, or returns false, having changed nothing. in_mac
- * is the input port's mac_word. */
+ * is the input port's mac_word; with watched, out->seen sees the packet
+ * (router.h). Always inlined: watched is a constant in each loop. */
 static inline __attribute__((always_inline)) bool fast_one(struct router *r, uint64_t in_mac,
                                                           uint16_t in_port, struct pktbuf *pkt,
                                                           uint64_t now_ns,
-                                                          struct router_burst_out *out)
+                                                          struct router_burst_out *out,
+                                                          bool watched)
 {
     uint8_t *frame = pktbuf_data(pkt);
     struct ipv4_words w;
@@ -1155,6 +1157,10 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, uin
             return false;
         if (why != DROP_NONE) {
             pkt->port = in_port;
+            if (watched) {
+                out->seen(out->seen_ctx, pkt, ROUTER_SEEN_RX, in_port, DROP_NONE);
+                out->seen(out->seen_ctx, pkt, ROUTER_SEEN_DROP, in_port, (enum drop_reason)why);
+            }
             out->drop_counts[why]++;
             *out->drop_next++ = pkt;
             return true;
@@ -1182,6 +1188,12 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, uin
     out->tx_next[port] = tx + 1;
     pkt->port = in_port;
     neigh_touch(n, now_ns);
+    if (watched) {
+        out->seen(out->seen_ctx, pkt, ROUTER_SEEN_RX, in_port, DROP_NONE);
+        fast_rewrite(pkt, frame, macs);
+        out->seen(out->seen_ctx, pkt, ROUTER_SEEN_TX, port, DROP_NONE);
+        return true;
+    }
     fast_rewrite(pkt, frame, macs);
     return true;
 }
@@ -1209,9 +1221,15 @@ uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf 
         return 0;
     uint64_t in_mac = in->mac_word;
     fast_copies_check(r);
-    for (; i < n; i++)
-        if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out))
-            break;
+    if (out->seen == NULL) {
+        for (; i < n; i++)
+            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, false))
+                break;
+    } else {
+        for (; i < n; i++)
+            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, true))
+                break;
+    }
     r->stats.forwarded += (uint64_t)(i - (out->drop_next - drop_next));
     return i;
 }

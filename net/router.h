@@ -103,6 +103,8 @@ int router_set_icmp_rate(struct router *r, uint32_t errors_per_s, uint32_t echo_
 void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
                   uint64_t now_ns);
 
+enum router_seen { ROUTER_SEEN_RX, ROUTER_SEEN_TX, ROUTER_SEEN_DROP };
+
 /* Where router_forward_burst puts what it settles: a forwarded packet at
  * tx_next[port] of its output port, a refused one at drop_next, its reason
  * counted in drop_counts (indexed by enum drop_reason); each pointer is
@@ -114,6 +116,14 @@ struct router_burst_out {
     struct pktbuf **tx_next[ROUTER_MAX_PORTS];
     struct pktbuf **drop_next;
     uint64_t *drop_counts;
+    /* When set, called for each packet settled: ROUTER_SEEN_RX as it came
+     * in (port: the input port), before anything is done to it, then
+     * ROUTER_SEEN_TX as it leaves (rewritten; port: the output port) or
+     * ROUTER_SEEN_DROP (untouched; port: the input port, why: the reason).
+     * A live capture watches the fast path this way. */
+    void (*seen)(void *ctx, const struct pktbuf *pkt, enum router_seen point, uint16_t port,
+                 enum drop_reason why);
+    void *seen_ctx;
 };
 
 /* The forwarding fast path (router.c): settles pkts[0..], received on

@@ -19,10 +19,12 @@
 
 #include <criterion/criterion.h>
 
+#include "net/capture.h"
 #include "net/csum.h"
 #include "net/lpm.h"
 #include "net/pipeline.h"
 #include "net/pool.h"
+#include "net/ring.h"
 #include "net/router.h"
 #include "tests/models/sink_netdev.h"
 
@@ -41,7 +43,12 @@ struct world {
     struct pipeline pl;
     void *lpm_mem, *router_mem;
     struct router *r;
+    struct capture cap;         /* started by the tests that capture */
+    void *cap_ring_mem;
 };
+
+#define CAP_SLOTS   16          /* a frame makes at most three copies */
+#define CAP_COPIES  4
 
 static void *pool_mem;
 static struct pool *pool;
@@ -130,6 +137,10 @@ static void world_init(struct world *w, bool general_path)
     w->r = router_create(w->router_mem, router_mem_bytes(), lpm, &io);
     cr_assert_not_null(w->r);
     w->pl.router = w->r;
+    static const uint8_t cap_mac[6] = { 0x52, 0x54, 0, 0, 0, 0x1f };
+    w->cap_ring_mem = aligned_alloc(64, ring_mem_bytes(CAP_SLOTS));
+    capture_init(&w->cap, pool, ring_init(w->cap_ring_mem, CAP_SLOTS), cap_mac, 0);
+    w->pl.capture = &w->cap;
     /* Plenty of ICMP tokens: an error is never left out for want of one. */
     cr_assert_eq(router_set_icmp_rate(w->r, ROUTER_ICMP_RATE_MAX, ROUTER_ICMP_RATE_MAX), 0);
     cr_assert_eq(router_add_port(w->r, 0, ip4(10, 0, 0, 1), 24, w->ports[0].nd.mac), 0);
@@ -162,6 +173,7 @@ static void teardown(void)
     for (int i = 0; i < 2; i++) {
         free(ws[i]->lpm_mem);
         free(ws[i]->router_mem);
+        free(ws[i]->cap_ring_mem);
     }
     free(pool_mem);
 }
@@ -234,6 +246,9 @@ struct outcome {
     uint8_t sent[NB_WPORTS][SINK_KEEP_BYTES];
     struct router_stats stats;
     struct pipeline_accounting ledger;
+    unsigned nb_copies;                 /* a running capture's, in order */
+    uint16_t copy_len[CAP_COPIES];
+    uint8_t copies[CAP_COPIES][SINK_KEEP_BYTES];
 };
 
 static void world_frame(struct world *w, const struct frame *f, uint64_t now_ns,
@@ -257,6 +272,16 @@ static void world_frame(struct world *w, const struct frame *f, uint64_t now_ns,
     }
     router_get_stats(w->r, &o->stats);
     pipeline_get_accounting(&w->pl, &o->ledger);
+    void *copies[CAP_SLOTS];
+    o->nb_copies = ring_dequeue_burst(w->cap.queue, copies, CAP_SLOTS);
+    for (unsigned i = 0; i < o->nb_copies; i++) {
+        struct pktbuf *c = copies[i];
+        cr_assert_lt(i, CAP_COPIES, "more copies than a frame can make");
+        o->copy_len[i] = c->data_len;
+        memcpy(o->copies[i], pktbuf_data(c), c->data_len < SINK_KEEP_BYTES ? c->data_len
+                                                                          : SINK_KEEP_BYTES);
+    }
+    pktbuf_free_bulk((struct pktbuf **)copies, o->nb_copies);
 }
 
 static unsigned nb_forwarded;          /* frames the router forwarded, so far */
@@ -283,6 +308,13 @@ static void expect_same(const struct frame *f, uint64_t now_ns, const char *what
     cr_assert_arr_eq(&a.stats, &b.stats, sizeof(a.stats), "%s #%d: router counters", what,
                      variant);
     cr_assert_arr_eq(&a.ledger, &b.ledger, sizeof(a.ledger), "%s #%d: ledger", what, variant);
+    cr_assert_eq(a.nb_copies, b.nb_copies, "%s #%d: captured %u (fast) vs %u", what, variant,
+                 a.nb_copies, b.nb_copies);
+    for (unsigned i = 0; i < a.nb_copies; i++) {
+        cr_assert_eq(a.copy_len[i], b.copy_len[i], "%s #%d: copy %u length", what, variant, i);
+        cr_assert_arr_eq(a.copies[i], b.copies[i], SINK_KEEP_BYTES, "%s #%d: copy %u bytes",
+                         what, variant, i);
+    }
     nb_forwarded += a.stats.forwarded != last_forwarded;
     last_forwarded = a.stats.forwarded;
 }
@@ -466,4 +498,33 @@ Test(router_fast, a_run_stops_at_the_first_packet_the_fast_path_leaves)
     cr_assert_eq(b[3]->port, 0, "not touched since it was first sent");
     pool_put_bulk(pool, b, 4);
     cr_assert_eq(pool->nb_put_rejected, 0);
+}
+
+/* A capture running at every point of both ports: the fast path stays on,
+ * and the copies it makes (before the rewrite at rx, after it at tx, with
+ * the reason at drop) are those of the general path, in the same order. */
+Test(router_fast, with_a_capture_running_the_copies_match_the_general_path)
+{
+    static const uint32_t dsts[] = { 0xc0a80101, 0xac100505, 0x0a010002, 0xe0000005,
+                                     0x7f000001, 0x0a000001, 0xcb007107, 0x08080808 };
+    static const char start[] = "start points=rx*,tx*,drop* bpf=000600000000ffff";
+    char reply[160];
+    struct frame f;
+    uint64_t now = 2 * NS_PER_S;
+
+    capture_command(&fast.cap, start, NB_WPORTS, reply, sizeof(reply));
+    cr_assert(strstr(reply, "ok") != NULL, "%s", reply);
+    capture_command(&general.cap, start, NB_WPORTS, reply, sizeof(reply));
+    cr_assert(strstr(reply, "ok") != NULL, "%s", reply);
+    for (size_t d = 0; d < sizeof(dsts) / sizeof(dsts[0]); d++)
+        for (uint8_t ttl = 1; ttl <= 3; ttl += 2) {
+            make_frame(&f, ip4(10, 0, 0, 5), dsts[d], IPPROTO_UDP_, 18);
+            ((struct ipv4_hdr *)(f.bytes + 14))->ttl = ttl;
+            seal(&f);
+            expect_same(&f, now, "captured", (int)(d * 10 + ttl));
+            now += 1000;
+        }
+    cr_assert_eq(nb_forwarded, 3, "the three reachable destinations were forwarded");
+    cr_assert_eq(fast.cap.captured, general.cap.captured);
+    cr_assert_gt(fast.cap.captured, 2 * nb_forwarded, "rx and tx copies of each forwarded frame");
 }
