@@ -21,6 +21,7 @@
 static bool enabled;
 static uint32_t polls_before_halt, min_us, max_us, halt_us;
 static uint32_t empty_polls;
+static bool flowing;                  /* the last poll found frames */
 static struct idle_stats stats;
 
 static struct netdev *ports[IDLE_PORTS_MAX];
@@ -140,8 +141,8 @@ static enum netdev_wake halt_until_rx(uint16_t nb_frames, uint32_t us)
 }
 
 /*
- * Traffic flows, but the last poll found fewer than idle-batch frames: the
- * rings are nearly drained. Rather than spin on them (taking the host core
+ * Traffic flows, but the last poll found fewer than idle-batch frames, or
+ * none right after one that found some: the rings are nearly drained. Rather than spin on them (taking the host core
  * QEMU's I/O thread needs to bring the next frames in), halt until a port
  * holds a batch again or idle-batch's wait has passed, whichever is first.
  * Ports that cannot count frames leave it to the timer.
@@ -156,11 +157,20 @@ static void halt_for_batch(void)
 
 void idle_after_poll(unsigned nb_packets)
 {
+    bool was_flowing = flowing;
+
+    flowing = nb_packets != 0;
     if (nb_packets != 0) {
         empty_polls = 0;
         halt_us = min_us;
         if (nb_packets < batch_frames && enabled)
             halt_for_batch();
+        return;
+    }
+    /* One batch halt after the last frame; if that brings nothing, the
+     * traffic has stopped and the empty polls count towards idling. */
+    if (was_flowing && batch_frames != 0 && enabled) {
+        halt_for_batch();
         return;
     }
     if (!enabled || ++empty_polls < polls_before_halt) {
