@@ -1029,6 +1029,40 @@ Test(virtio_net, armed_port_interrupts_on_the_next_frame_flags)
     armed_port_interrupts_on_the_next_frame(false);
 }
 
+/* idle-batch: armed for 8 frames, the device interrupts once, on the 8th
+ * waiting frame, counting frames that already waited when it was armed. */
+Test(virtio_net, coalesced_wake_interrupts_once_the_batch_waits)
+{
+    bring_up_wake_default(true);
+    uint32_t seq = past_first_frame();
+    uint64_t msi = model->nb_msi;
+
+    cr_assert_eq(netdev_rx_wake(dev, 8), NETDEV_WAKE_ARMED);
+    for (uint32_t i = 0; i < 7; i++)
+        cr_assert(inject(frame_len(seq + i), seq + i));
+    cr_assert_eq(model->nb_msi, msi, "7 of 8 frames: no interrupt yet");
+    cr_assert(inject(frame_len(seq + 7), seq + 7));
+    cr_assert_eq(model->nb_msi, msi + 1, "the 8th frame woke the CPU");
+    cr_assert(inject(frame_len(seq + 8), seq + 8));
+    cr_assert_eq(model->nb_msi, msi + 1, "once per batch");
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
+    receive_and_check(seq, 9);
+    seq += 9;
+
+    for (uint32_t i = 0; i < 3; i++)  /* three wait when the loop arms */
+        cr_assert(inject(frame_len(seq + i), seq + i));
+    cr_assert_eq(netdev_rx_wake(dev, 3), NETDEV_WAKE_PENDING, "the batch is already there");
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
+    msi = model->nb_msi;
+    cr_assert_eq(netdev_rx_wake(dev, 4), NETDEV_WAKE_ARMED, "3 of 4 wait");
+    cr_assert(inject(frame_len(seq + 3), seq + 3));
+    cr_assert_eq(model->nb_msi, msi + 1, "the 4th waiting frame interrupts");
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
+    receive_and_check(seq, 4);
+    cr_assert_eq(xstats().wake_pending, 1);
+    assert_no_violations();
+}
+
 /* The classic race: a frame lands after the last empty poll and before the
  * arming. The device decided against an interrupt (it was disarmed), so a
  * halt now would sleep on it until the timer: arming must say PENDING. */
