@@ -44,18 +44,51 @@ struct csum_unaligned32 { uint32_t v; } __attribute__((packed));
 #define CSUM_FFFF_MAX_QUOTIENT (UINT64_MAX / 0xffff)
 _Static_assert(0xffffull * CSUM_FFFF_INVERSE == 1, "an inverse modulo 2^64");
 
-/* csum_ipv4_header_ok for a 20-byte header, in one pass of five 32-bit
- * loads. The folded one's-complement sum is 0xffff exactly when the plain
- * sum is a non-zero multiple of 0xffff: 2^16 and 2^32 are 1 modulo 0xffff,
- * so folding (of 16-bit or 32-bit words, in either byte order, RFC 1071
- * 2(B)) keeps the value modulo 0xffff, and only 0 and multiples of 0xffff
- * fold to 0 or 0xffff. A header of zeros sums to 0 and does not verify. */
+/* A 20-byte IPv4 header as three loads: bytes 0-7 (version/IHL, TOS,
+ * total length, id, flags/offset), 8-15 (TTL, protocol, checksum, source)
+ * and 16-19 (destination), in the CPU's little-endian order. A fast path
+ * checks the header and reads its fields from these, one load each. */
+struct ipv4_words {
+    uint64_t w0, w1;
+    uint32_t w2;
+};
+
+static inline struct ipv4_words ipv4_words_load(const void *ip_hdr)
+{
+    const uint8_t *p = ip_hdr;
+    struct ipv4_words w;
+
+    __builtin_memcpy(&w.w0, p, sizeof(w.w0));
+    __builtin_memcpy(&w.w1, p + 8, sizeof(w.w1));
+    __builtin_memcpy(&w.w2, p + 16, sizeof(w.w2));
+    return w;
+}
+
+/* Whether the header held in w verifies, for a header that is not all
+ * zeros. Its one's-complement sum is taken over 64-bit words with the carry
+ * added back in (a sum modulo 2^64 - 1, which 0xffff divides), and the
+ * folded 16-bit sum is 0xffff exactly when that sum is a non-zero multiple
+ * of 0xffff: 2^16 is 1 modulo 0xffff, so folding (of words of any width,
+ * in either byte order, RFC 1071 2(B)) keeps the value modulo 0xffff, and
+ * only 0 and multiples of 0xffff fold to 0 or 0xffff. An end-around sum of
+ * values not all zero is never 0. */
+static inline bool csum_ipv4_words_ok(struct ipv4_words w)
+{
+    uint64_t sum, carry;
+
+    carry = __builtin_add_overflow(w.w0, w.w1, &sum);
+    carry = __builtin_add_overflow(sum, w.w2 + carry, &sum);
+    sum += carry;
+    return sum * CSUM_FFFF_INVERSE <= CSUM_FFFF_MAX_QUOTIENT;
+}
+
+/* csum_ipv4_header_ok for a 20-byte header, in one pass of three loads. A
+ * header of zeros sums to 0 and does not verify. */
 static inline bool csum_ipv4_header20_ok(const void *ip_hdr)
 {
-    const struct csum_unaligned32 *w = ip_hdr;
-    uint64_t sum = (uint64_t)w[0].v + w[1].v + w[2].v + w[3].v + w[4].v;
+    struct ipv4_words w = ipv4_words_load(ip_hdr);
 
-    return sum != 0 && sum * CSUM_FFFF_INVERSE <= CSUM_FFFF_MAX_QUOTIENT;
+    return (w.w0 | w.w1 | w.w2) != 0 && csum_ipv4_words_ok(w);
 }
 
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a 16-bit field changing from
@@ -74,13 +107,19 @@ static inline uint16_t csum_update16(uint16_t csum_be, uint16_t old_be, uint16_t
 
 /* csum_update16 for a router's TTL decrement (RFC 1812 5.3.1): TTL is the
  * high byte of the TTL/protocol word, so the word goes down by 0x0100 and
- * ~m + m' is 0xfeff whatever m was. Two 16-bit terms: one fold. */
+ * eqn. 3 comes to HC' = HC + 0x0100 in one's-complement arithmetic: add,
+ * and add the carry back in. A sum of exactly 0xffff stands for the same
+ * value as 0 and is written as 0, which is what eqn. 3 gives (it never
+ * yields 0xffff here: that would take ~HC + 0xfeff to fold to 0). Either
+ * byte order works (RFC 1071 2(B)), so this adds 0x0100 in network order
+ * to the value as stored. */
 static inline uint16_t csum_ttl_decrement(uint16_t csum_be)
 {
-    uint32_t sum = (0xffffu ^ csum_be) + pm_htons(0xfeff);
+    uint32_t sum = (uint32_t)csum_be + pm_htons(0x0100);
 
-    sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
+    /* sum is at most 0xffff + 0x0100: sum >= 0xffff exactly when sum + 1
+     * reaches bit 16 */
+    return (uint16_t)(sum + ((sum + 1) >> 16));
 }
 
 #endif

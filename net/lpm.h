@@ -83,26 +83,33 @@ void lpm_walk(const struct lpm *t, void (*fn)(void *ctx, uint32_t prefix, uint8_
  * call would cost as much again. What it reads is laid out here; lpm.c
  * explains the two layouts and owns every write.
  *
+ * Entries (root slots, node slots, the direct layout's leaves), 32 bits:
+ *
+ *   leaf:      [ 1 | 0 | rank : 6 | next hop : 24 ]   (rank 0: no route)
+ *   node:      [ 0 | byte offset of the node from the root, 64-aligned ]
+ *
+ * so one unsigned compare with LPM_ENTRY_NONE (the leaf of rank 0) sorts
+ * an entry: above it a route's leaf, below it a node, equal no route.
+ *
  * struct lpm starts with a struct lpm_front. In the compact layout (small
- * tables) codes is NULL and the lookup starts at root, LPM_ROOT_SLOTS
- * entries of 32 bits:
- *
- *   leaf:      [ next hop : 24 | unused : 1 | rank : 6 | 1 ]   (rank 0: no route)
- *   node:      [ byte offset of the node from the root, 64-aligned: low bit 0 ]
- *
- * and a node is a struct lpm_node: slot s of it holds
- * values[runs_before[s / 64] + popcount(run_starts[s / 64] bits 0..s % 64) - 1].
+ * tables, and the image) codes is NULL and the lookup starts at root,
+ * LPM_ROOT_SLOTS entries; a node there is 256 plain entries (LPM_NODE_SLOTS),
+ * the slot's entry at node + 4 * slot, as rte_lpm's tbl8.
  *
  * In the direct layout (tables of LPM_DIRECT_MIN_ROUTES routes or more, or
  * asked for with LPM_LAYOUT_DIRECT; not in the image) codes[addr >> 8] is
  * one byte per /24 and the palette entry of that code is the answer: no route, a leaf, or (code 255) "look
  * further" for a /24 that holds routes longer than /24 or a leaf without a
- * code, which lpm_lookup_further_leaf() resolves (lpm.c). The test of the
- * layout costs the compact layout's lookups two instructions on the host.
+ * code, which lpm_lookup_further_leaf() resolves (lpm.c) from a compressed
+ * node: struct lpm_node, whose slot s holds
+ * values[runs_before[s / 64] + popcount(run_starts[s / 64] bits 0..s % 64) - 1].
+ * The test of the layout costs the compact layout's lookups two
+ * instructions on the host.
  */
 #define LPM_ROOT_SLOTS  (1u << 16)
-#define LPM_ENTRY_LEAF  1u      /* the tag bit: clear in a node entry */
-#define LPM_ENTRY_NONE  1u      /* the leaf of no route */
+#define LPM_NODE_SLOTS  256u
+#define LPM_ENTRY_LEAF  0x80000000u  /* the tag bit: clear in a node entry */
+#define LPM_ENTRY_NONE  LPM_ENTRY_LEAF /* the leaf of no route (rank 0) */
 #define LPM_NB_CODES    256u
 #define LPM_PALETTE_FURTHER 0xfffffffeu
 #define LPM_DIRECT_MIN_ROUTES (1u << 14)
@@ -123,6 +130,7 @@ struct lpm_front {
     const uint8_t *codes;
 };
 
+/* The direct layout's node (the compact layout's are plain arrays). */
 struct lpm_node {
     uint64_t run_starts[4];         /* bit s: slot s starts a run */
     union {
@@ -154,7 +162,12 @@ static inline unsigned lpm_popcount64(uint64_t x)
 
 static inline bool lpm_entry_is_node(uint32_t e)
 {
-    return !(e & LPM_ENTRY_LEAF);
+    return e < LPM_ENTRY_NONE;
+}
+
+static inline uint32_t lpm_entry_next_hop(uint32_t e)
+{
+    return e & LPM_MAX_NEXT_HOP;
 }
 
 static inline const struct lpm_front *lpm_front(const struct lpm *t)
@@ -179,8 +192,9 @@ static inline const uint32_t *lpm_palette_leaf(const struct lpm_front *f)
     return f->root + LPM_NB_CODES;
 }
 
-/* The value of `slot` in the node that entry e points at. Shifting left by
- * 63 - slot % 64 keeps the bits of slots 0..slot % 64 of its word. */
+/* The value of `slot` in the compressed node that entry e points at.
+ * Shifting left by 63 - slot % 64 keeps the bits of slots 0..slot % 64 of
+ * its word. */
 static inline uint32_t lpm_node_value(const uint32_t *root, uint32_t e, unsigned slot)
 {
     const struct lpm_node *n = (const struct lpm_node *)(const void *)((const uint8_t *)root + e);
@@ -190,25 +204,60 @@ static inline uint32_t lpm_node_value(const uint32_t *root, uint32_t e, unsigned
     return n->values[(size_t)n->runs_before[word] + lpm_popcount64(upto) - 1];
 }
 
-/* The compact layout's leaf for addr: the root slot of its top 16 bits,
- * then at most an L2 node (bits 15..8) and an L3 node (bits 7..0). */
-static inline uint32_t lpm_leaf(const struct lpm *t, uint32_t addr)
+/* The compact layout's root slots hold their L2 node's entry biased so
+ * that the node's slot for addr is read at root + 4 * (entry + addr / 256)
+ * - LPM_ROOT_BIAS * 4 (one add, no mask of the slot's bits):
+ *
+ *   root entry = node offset / 4 + LPM_ROOT_BIAS - 256 * root slot
+ *
+ * which stays in 1..2^31 - 1 (a node entry) for offsets below 2^31. */
+#define LPM_ROOT_BIAS (1u << 24)
+
+static inline uint32_t lpm_root_node_slot(const uint32_t *root, uint32_t e, uint32_t addr)
+{
+    size_t idx = (size_t)e + (addr >> 8);
+
+    return *(const uint32_t *)(const void *)((const uint8_t *)root +
+                                             (idx * 4 - (size_t)LPM_ROOT_BIAS * 4));
+}
+
+/* The entry of `slot` in the compact layout's node that entry e (an L2
+ * node's, unbiased) points at: one load. */
+static inline uint32_t lpm_slot(const uint32_t *root, uint32_t e, uint8_t slot)
+{
+    return ((const uint32_t *)(const void *)((const uint8_t *)root + e))[slot];
+}
+
+/* lpm_lookup in the compact layout. Each entry read is sorted by one
+ * compare with LPM_ENTRY_NONE: a miss in an empty /16 (the most common
+ * answer) takes one test, a hit in an L2 node three before its read and
+ * one after. */
+static inline int lpm_lookup_compact(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
 {
     const uint32_t *root = lpm_front(t)->root;
     uint32_t e = root[addr >> 16];
 
-    if (lpm_entry_is_node(e)) {
-        e = lpm_node_value(root, e, (addr >> 8) & 0xff);
-        if (lpm_entry_is_node(e))
-            e = lpm_node_value(root, e, addr & 0xff);
-    }
-    return e;
+    if (e == LPM_ENTRY_NONE)
+        return -PM_ENOENT;
+    if (e > LPM_ENTRY_NONE)
+        goto hit;
+    e = lpm_root_node_slot(root, e, addr);
+    if (e > LPM_ENTRY_NONE)
+        goto hit;
+    if (e == LPM_ENTRY_NONE)
+        return -PM_ENOENT;
+    e = lpm_slot(root, e, (uint8_t)addr);
+    if (e == LPM_ENTRY_NONE)
+        return -PM_ENOENT;
+hit:
+    *next_hop = lpm_entry_next_hop(e);
+    return 0;
 }
 
 /* Starts the load of what a lookup of addr will read first beyond the
- * small, cache-resident parts: the /24's code (direct layout) or the root
- * slot's node (compact layout). For a caller that knows addresses a
- * little ahead of their lookups. */
+ * small, cache-resident parts: the /24's code (direct layout) or the line
+ * of the root slot's node that the lookup reads (compact layout). For a
+ * caller that knows addresses a little ahead of their lookups. */
 static inline void lpm_prefetch(const struct lpm *t, uint32_t addr)
 {
     const struct lpm_front *f = lpm_front(t);
@@ -220,7 +269,8 @@ static inline void lpm_prefetch(const struct lpm *t, uint32_t addr)
     }
     e = f->root[addr >> 16];
     if (lpm_entry_is_node(e))
-        __builtin_prefetch((const uint8_t *)f->root + e);
+        __builtin_prefetch((const uint8_t *)f->root +
+                           (((size_t)e + (addr >> 8)) * 4 - (size_t)LPM_ROOT_BIAS * 4));
 }
 
 static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
@@ -229,7 +279,7 @@ static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_
     uint32_t e;
 
     if (!lpm_is_direct(f)) {
-        e = lpm_leaf(t, addr);
+        return lpm_lookup_compact(t, addr, next_hop);
     } else {
         e = lpm_palette_leaf(f)[f->codes[addr >> 8]];
         /* A hit's leaf is above LPM_ENTRY_NONE and "further" (0) below
@@ -241,13 +291,9 @@ static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_
             if (e == LPM_ENTRY_NONE)
                 return -PM_ENOENT;
         }
-        *next_hop = e >> 8;
+        *next_hop = lpm_entry_next_hop(e);
         return 0;
     }
-    if (e == LPM_ENTRY_NONE)
-        return -PM_ENOENT;
-    *next_hop = e >> 8;
-    return 0;
 }
 
 #endif

@@ -60,6 +60,7 @@ static void clear_l3(struct pkt_info *pi)
     pi->dport = 0;
     pi->icmp_type = 0;
     pi->icmp_code = 0;
+    pi->l4_bad = false;
 }
 
 /* ---- L4: bounded by the IP payload (len), never by the frame ---------- */
@@ -118,6 +119,7 @@ static enum drop_reason parse_l4(const uint8_t *ip, uint16_t l4_off, struct pkt_
     }
     pi->l4_off = l4_off;
     pi->l4_len = len;
+    pi->l4_bad = r == DROP_BAD_L4_LEN;
     return r;
 }
 

@@ -33,6 +33,8 @@ struct pkt_info {
     bool is_first_fragment;     /* offset 0 (only then are L4 ports present) */
     uint16_t sport, dport;      /* host order; 0 when the protocol has none */
     uint8_t icmp_type, icmp_code;  /* ICMP/ICMPv6 */
+    bool l4_bad;                /* the L4 header broke its length rule: parse_frame
+                                 * returned DROP_BAD_L4_LEN with the rest filled */
 };
 
 /* Parses frame[0..len). On DROP_NONE *pi is complete; on a drop reason its
@@ -74,33 +76,31 @@ static inline bool parse_tcp_len_ok(const uint8_t *l4, uint16_t l4_len)
 /*
  * The common case, checked in one pass for a forwarding fast path: true
  * when frame[0..len) is an untagged IPv4 frame whose header has no options
- * and is not a fragment, and parse_frame would accept it (lengths, header
- * checksum, a whole ICMP/UDP/TCP header). False says only that it is not
- * that case; parse_frame says why. The fields it reads are the ones the
- * fast path goes on to use, so they are in cache for it.
+ * and is not a fragment, and parse_frame would accept its IPv4 header
+ * (lengths, header checksum): parse_frame returns DROP_NONE, or
+ * DROP_BAD_L4_LEN with pi->l4_bad, for it. The L4 header is not looked at:
+ * a router forwards without it (router.h). False says only that it is not
+ * that case; parse_frame says why. On true, *w holds the header's 20 bytes
+ * (ipv4_words) for the fast path to take its fields from without loading
+ * them again.
  */
-static inline bool parse_ipv4_plain_ok(const uint8_t *frame, uint16_t len)
+static inline bool parse_ipv4_plain_ok(const uint8_t *frame, uint16_t len, struct ipv4_words *w)
 {
-    const struct eth_hdr *eth = (const void *)frame;
-    const struct ipv4_hdr *ip = (const void *)(frame + sizeof(struct eth_hdr));
-    const uint8_t *l4 = (const uint8_t *)(ip + 1);
+    /* version 4 with IHL 5 in byte 0, neither MF nor an offset in bytes 6-7 */
+    const uint64_t plain_mask = 0xff | (uint64_t)pm_htons(IPV4_FLAG_MF | IPV4_FRAG_OFFSET) << 48;
+    uint16_t type;
 
-    if (len < sizeof(struct eth_hdr) + sizeof(struct ipv4_hdr) ||
-        eth->type != pm_htons(ETHERTYPE_IPV4) || ip->ver_ihl != 0x45 ||
-        (ip->frag_off & pm_htons(IPV4_FLAG_MF | IPV4_FRAG_OFFSET)) != 0)
+    if (len < sizeof(struct eth_hdr) + sizeof(struct ipv4_hdr))
+        return false;
+    __builtin_memcpy(&type, frame + offsetof(struct eth_hdr, type), sizeof(type));
+    *w = ipv4_words_load(frame + sizeof(struct eth_hdr));
+    if (type != pm_htons(ETHERTYPE_IPV4) || (w->w0 & plain_mask) != 0x45)
         return false;
     /* 20 <= total length <= what the frame holds, as one unsigned compare */
-    uint16_t l4_len = (uint16_t)(pm_ntohs(ip->total_len) - sizeof(struct ipv4_hdr));
-    if (l4_len > len - sizeof(struct eth_hdr) - sizeof(struct ipv4_hdr) ||
-        !csum_ipv4_header20_ok(ip))
-        return false;
-    switch (ip->proto) {
-    case IPPROTO_UDP_:    return parse_udp_len_ok(l4, l4_len, false);
-    case IPPROTO_TCP_:    return parse_tcp_len_ok(l4, l4_len);
-    case IPPROTO_ICMP_:   return l4_len >= sizeof(struct icmp_hdr);
-    case IPPROTO_ICMPV6_: return l4_len >= sizeof(struct icmpv6_hdr);
-    default:              return true;
-    }
+    const struct ipv4_hdr *ip = (const void *)(frame + sizeof(struct eth_hdr));
+    uint32_t l4_len = (uint32_t)pm_ntohs(ip->total_len) - sizeof(struct ipv4_hdr);
+    return l4_len <= (uint32_t)len - sizeof(struct eth_hdr) - sizeof(struct ipv4_hdr) &&
+           csum_ipv4_words_ok(*w);
 }
 
 #endif

@@ -163,6 +163,11 @@ static enum drop_reason classify(struct pipeline *pl, struct pktbuf *pkt, struct
     enum drop_reason why = parse_frame(frame, pkt->data_len, pi);
     if (why == DROP_UNKNOWN_ETHERTYPE && pl->mode != CONFIG_MODE_ROUTER)
         return DROP_NONE;                 /* L2 modes carry what they cannot read */
+    /* The router judges an IPv4 packet's L4 header itself: only one
+     * addressed to it needs one (router.h). An ACL matches on it first. */
+    if (why == DROP_BAD_L4_LEN && pi->l4_bad && pi->ip_version == 4 &&
+        pl->mode == CONFIG_MODE_ROUTER && !acl_active(pl))
+        why = DROP_NONE;
     if (why != DROP_NONE)
         return why;
     *parsed = true;

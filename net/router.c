@@ -52,6 +52,9 @@
  *                    broadcast: those are addressed to us among others, not
  *                    forwarded (RFC 2644)
  *   FRAGMENT         fragments to us: there is no reassembly
+ *   BAD_L4_LEN       to us, with an L4 header cut short or a UDP length past
+ *                    the IP payload (pi->l4_bad; one passing through is
+ *                    forwarded: the router reads only its IP header)
  *   BAD_L4_CSUM      echo request whose ICMP checksum fails
  *   ICMP_RATE_LIMIT  echo request left unanswered: the echo bucket is empty
  *   TTL_EXPIRED, NO_ROUTE, ARP_QUEUE_FULL, NO_NEIGHBOR (also: neighbour
@@ -129,23 +132,30 @@ struct router_port {
     uint8_t mac[ETH_ALEN];
     uint32_t addr;              /* host order */
     uint32_t mask;
-    uint64_t mac_word;          /* mac in the first 6 bytes of 8 (frame_to_port) */
+    uint64_t mac_word;          /* mac in the last 6 bytes of 8, the first 2
+                                 * zero (frame_to_mac) */
 };
 
 struct router_next_hop {
     uint32_t gw;                /* 0: connected, the destination is the next hop */
     uint16_t port;
-    uint16_t out_port;          /* the port of neigh, when macs was made */
     struct neigh *neigh;        /* gw's neighbour entry when last looked up: the
                                  * fast path checks it still is (next_hop_neigh) */
-    /* The fast path's copy of what forwarding through neigh takes, made when
-     * it was last ready, for a gateway only. It holds while the neighbour
-     * table is still at generation neigh_gen (nothing about any entry has
-     * changed) and until ready_until_ns (a learned MAC goes stale then). */
-    uint32_t neigh_gen;         /* 0: no copy (a table's generation never is) */
-    uint8_t macs[2 * ETH_ALEN]; /* the frame's destination and source MACs */
-    uint64_t ready_until_ns;
 };
+
+/* The fast path's copy of what forwarding through a gateway's next hop
+ * takes, made when its neighbour entry was last ready, 32 bytes. It holds
+ * until ready_until_ns (a learned MAC goes stale then) while the neighbour
+ * table stays at the generation router->fwd_gen: router_forward_burst
+ * drops every copy (ready_until_ns 0) when the table has moved on. A
+ * connected next hop (the destination is the neighbour) has none. */
+struct router_fwd {
+    uint64_t ready_until_ns;    /* 0: no copy */
+    struct neigh *neigh;
+    uint8_t macs[2 * ETH_ALEN]; /* the frame's destination and source MACs */
+    uint16_t out_port;          /* neigh's port */
+};
+_Static_assert(sizeof(struct router_fwd) == 32, "a power of two: the index is a shift");
 
 struct icmp_bucket {
     uint32_t tokens;
@@ -169,6 +179,8 @@ struct router {
                                  * source is clear: DROP_NONE (forward), the reason
                                  * it is refused for, or OCTET_DST_CHECK */
     uint32_t nb_next_hops;
+    uint32_t fwd_gen;           /* the neighbour table's generation of fwd[] */
+    struct router_fwd fwd[ROUTER_MAX_NEXT_HOPS];      /* by next hop id */
     struct router_next_hop next_hops[ROUTER_MAX_NEXT_HOPS];
     struct icmp_bucket icmp;    /* errors */
     struct icmp_bucket echo;    /* echo replies */
@@ -240,21 +252,21 @@ static uint64_t mac_word_of(const uint8_t mac[ETH_ALEN])
     uint8_t bytes[8] = { 0 };
     uint64_t w;
 
-    mac_copy(bytes, mac);
+    mac_copy(bytes + 2, mac);
     __builtin_memcpy(&w, bytes, sizeof(w));
     return w;
 }
 
-/* Whether a frame is addressed to port p's MAC: one 8-byte load of the
- * destination and the source's first two bytes, which the mask leaves out. */
-static inline bool frame_to_port(const uint8_t *frame, const struct router_port *p)
+/* Whether a frame is addressed to the MAC whose mac_word is mac_word: one
+ * 8-byte load of the destination and the source's first two bytes, the
+ * latter shifted out (the CPU is little-endian: the first bytes are the
+ * low ones). */
+static inline bool frame_to_mac(const uint8_t *frame, uint64_t mac_word)
 {
-    static const uint8_t dst_bytes[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0 };
-    uint64_t w, mask;
+    uint64_t w;
 
     __builtin_memcpy(&w, frame, sizeof(w));
-    __builtin_memcpy(&mask, dst_bytes, sizeof(mask));
-    return ((w ^ p->mac_word) & mask) == 0;
+    return w << 16 == mac_word;
 }
 
 /* The I/G bit: broadcast and multicast MACs. */
@@ -842,6 +854,10 @@ static void ipv4_forward(struct router *r, struct pktbuf *pkt, const struct ipv4
 static void ipv4_local(struct router *r, struct pktbuf *pkt, const struct pkt_info *pi,
                        uint32_t dst, uint64_t now_ns)
 {
+    if (pi->l4_bad) {
+        router_drop(r, pkt, DROP_BAD_L4_LEN);
+        return;
+    }
     if (pi->is_fragment) {
         router_drop(r, pkt, DROP_FRAGMENT);
         return;
@@ -1020,23 +1036,6 @@ void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *p
  * look (a special's, or 255's) has them done in full.
  */
 
-/* A packet a few ahead: its route's first LPM node is loaded while the
- * packets before it are worked on. A random destination's node is rarely
- * in cache in a large table, and the lookup cannot start before the
- * packet is checked. Only the address is read, and only from a frame long
- * enough to hold it; that read brings the frame's header in as well. 8
- * ahead rather than 4: host_bench's pipeline_lpm1k figures 0.80 -> 0.72 of
- * DPDK's time (scalar), the 100k ones unchanged. */
-#define FAST_PREFETCH_AHEAD 8
-
-static void fast_prefetch(const struct router *r, struct pktbuf *pkt)
-{
-    const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(pktbuf_data(pkt) + ETH_HDR_LEN);
-
-    if (pkt->data_len >= ETH_HDR_LEN + IPV4_HDR_LEN)
-        lpm_prefetch(r->lpm, pm_ntohl(ip->dst));
-}
-
 static bool addr_is_special(const struct router *r, uint32_t a)
 {
     for (uint32_t i = 0; i < r->nb_specials; i++)
@@ -1090,34 +1089,65 @@ static bool neigh_ready(const struct neigh *n, uint64_t now_ns)
     }
 }
 
-/* Copies into nh what forwarding through n (its gateway's entry, ready) takes,
- * for the packets after this one; returns the MACs. */
-static const uint8_t *next_hop_copy(const struct router *r, struct router_next_hop *nh,
-                                    const struct neigh *n)
+/* The neighbour entry a packet to dst through next hop nh_id goes to when
+ * fwd[nh_id] holds no copy, if the fast path can send it there now; its
+ * MACs into macs. For a gateway, the copy is made for the packets after
+ * this one. NULL: the general path decides. Kept out of line: it runs
+ * once per next hop and neighbour change, and for connected next hops. */
+static __attribute__((noinline)) struct neigh *fast_next_hop(struct router *r, uint32_t nh_id,
+                                                            uint32_t dst, uint64_t now_ns,
+                                                            uint8_t macs[2 * ETH_ALEN])
 {
-    nh->out_port = n->port;
-    forward_macs(r, n, n->port, nh->macs);
-    nh->ready_until_ns = n->state == NEIGH_REACHABLE ? n->changed_ns + ROUTER_NEIGH_REACHABLE_NS
-                                                     : UINT64_MAX;
-    nh->neigh_gen = r->neigh.gen;
-    return nh->macs;
+    struct router_next_hop *nh = &r->next_hops[nh_id];
+    struct neigh *n = nh->gw != 0 ? next_hop_neigh(r, nh, nh->gw) : neigh_find(&r->neigh, dst);
+
+    if (n == NULL || !neigh_ready(n, now_ns))
+        return NULL;
+    forward_macs(r, n, n->port, macs);
+    if (nh->gw != 0) {
+        struct router_fwd *f = &r->fwd[nh_id];
+        bytes_copy(f->macs, macs, sizeof(f->macs));
+        f->out_port = n->port;
+        f->neigh = n;
+        f->ready_until_ns = n->state == NEIGH_REACHABLE
+                                ? n->changed_ns + ROUTER_NEIGH_REACHABLE_NS : UINT64_MAX;
+    }
+    return n;
 }
 
-/* Settles pkt into out, or returns false, having changed nothing. Inlined
- * into both of router_forward_burst's loops: a call per packet would cost
- * more than the loop test the second loop saves. */
-static inline __attribute__((always_inline)) bool fast_one(struct router *r, const struct router_port *in, uint16_t in_port,
-                     struct pktbuf *pkt, uint64_t now_ns, struct router_burst_out *out)
+/* A settled packet's way out: TTL - 1 with the checksum updated, the MACs,
+ * the length trimmed to the IP packet (or padded to the minimum frame). The
+ * header's fields are read again here rather than kept in registers across
+ * the lookup: a reload costs what a spill would. */
+static inline void fast_rewrite(struct pktbuf *pkt, uint8_t *frame, const uint8_t macs[2 * ETH_ALEN])
+{
+    struct ipv4_hdr *ip = (struct ipv4_hdr *)(frame + ETH_HDR_LEN);
+
+    ip->ttl--;
+    ip->csum = csum_ttl_decrement(ip->csum);
+    __builtin_memcpy(frame, macs, 2 * ETH_ALEN);
+    frame_set_len(pkt, (uint16_t)(ETH_HDR_LEN + pm_ntohs(ip->total_len)));
+}
+
+/* Settles pkt into out, or returns false, having changed nothing. in_mac
+ * is the input port's mac_word. */
+static inline __attribute__((always_inline)) bool fast_one(struct router *r, uint64_t in_mac,
+                                                          uint16_t in_port, struct pktbuf *pkt,
+                                                          uint64_t now_ns,
+                                                          struct router_burst_out *out)
 {
     uint8_t *frame = pktbuf_data(pkt);
-    const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(frame + ETH_HDR_LEN);
+    struct ipv4_words w;
     uint32_t nh_id;
 
-    if (pkt->data_len > ETH_HDR_LEN + ROUTER_MTU || !parse_ipv4_plain_ok(frame, pkt->data_len) ||
-        !frame_to_port(frame, in))
+    if (pkt->data_len > ETH_HDR_LEN + ROUTER_MTU || !parse_ipv4_plain_ok(frame, pkt->data_len, &w) ||
+        !frame_to_mac(frame, in_mac))
         return false;
-    uint32_t src = pm_ntohl(ip->src), dst = pm_ntohl(ip->dst);
-    unsigned src_flags = r->octet_flags[src >> 24], dst_class = r->octet_dst[dst >> 24];
+    const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(frame + ETH_HDR_LEN);
+    uint32_t src = pm_ntohl((uint32_t)(w.w1 >> 32)), dst = pm_ntohl(w.w2);
+    /* the first octets, loaded as bytes: cheaper than shifting them out */
+    unsigned src_flags = r->octet_flags[((const uint8_t *)&ip->src)[0]];
+    unsigned dst_class = r->octet_dst[((const uint8_t *)&ip->dst)[0]];
     if ((src_flags | dst_class) != 0) {
         unsigned why = src_flags == 0 && dst_class != OCTET_DST_CHECK
                            ? dst_class : fast_addr_verdict(r, src, dst);
@@ -1130,37 +1160,42 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, con
             return true;
         }
     }
-    if (ip->ttl <= 1 || lpm_lookup(r->lpm, dst, &nh_id) != 0 || nh_id >= r->nb_next_hops)
+    if (ip->ttl <= 1 ||
+        lpm_lookup(r->lpm, dst, &nh_id) != 0 || nh_id >= r->nb_next_hops)
         return false;
-    struct router_next_hop *nh = &r->next_hops[nh_id];
-    struct neigh *n;
-    const uint8_t *macs;
-    uint8_t connected_macs[2 * ETH_ALEN];
-    uint16_t port;
-    if (nh->neigh_gen == r->neigh.gen && now_ns < nh->ready_until_ns) {
-        n = nh->neigh;
-        port = nh->out_port;
-        macs = nh->macs;
-    } else {
-        n = nh->gw != 0 ? next_hop_neigh(r, nh, nh->gw) : neigh_find(&r->neigh, dst);
-        if (n == NULL || !neigh_ready(n, now_ns))
+    const struct router_fwd *f = &r->fwd[nh_id];
+    const uint8_t *macs = f->macs;
+    struct neigh *n = f->neigh;
+    uint16_t port = f->out_port;
+    uint8_t fresh_macs[2 * ETH_ALEN];
+    if (now_ns >= f->ready_until_ns) {
+        n = fast_next_hop(r, nh_id, dst, now_ns, fresh_macs);
+        if (n == NULL)
             return false;
         port = n->port;
-        macs = nh->gw != 0 ? next_hop_copy(r, nh, n) : connected_macs;
-        if (nh->gw == 0)
-            forward_macs(r, n, port, connected_macs);
+        macs = fresh_macs;
     }
     struct pktbuf **tx = out->tx_next[port];
     if (tx == NULL)
         return false;
-    /* Queued before the frame is written, which the compiler has to assume
-     * could change out, nh and n. */
     *tx = pkt;
     out->tx_next[port] = tx + 1;
     pkt->port = in_port;
     neigh_touch(n, now_ns);
-    forward_rewrite_macs(pkt, macs);
+    fast_rewrite(pkt, frame, macs);
     return true;
+}
+
+/* Every copy in fwd[] is dropped once the neighbour table has changed
+ * since they were made; none is while a burst runs (the fast path changes
+ * no entry), so once a burst is enough. */
+static void fast_copies_check(struct router *r)
+{
+    if (r->fwd_gen == r->neigh.gen)
+        return;
+    for (uint32_t i = 0; i < r->nb_next_hops; i++)
+        r->fwd[i].ready_until_ns = 0;
+    r->fwd_gen = r->neigh.gen;
 }
 
 uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf *const *pkts,
@@ -1172,15 +1207,11 @@ uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf 
 
     if (in == NULL)
         return 0;
-    for (; i + FAST_PREFETCH_AHEAD < n; i++) {
-        fast_prefetch(r, pkts[i + FAST_PREFETCH_AHEAD]);
-        if (!fast_one(r, in, in_port, pkts[i], now_ns, out))
-            goto done;
-    }
+    uint64_t in_mac = in->mac_word;
+    fast_copies_check(r);
     for (; i < n; i++)
-        if (!fast_one(r, in, in_port, pkts[i], now_ns, out))
+        if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out))
             break;
-done:
     r->stats.forwarded += (uint64_t)(i - (out->drop_next - drop_next));
     return i;
 }

@@ -15,6 +15,13 @@
  * it is not a drop. router_tick emits too (ARP retries) and drops (parked
  * packets of a neighbour that never answered), so flush TX after it.
  * Which reason the router gives for what is listed at the top of router.c.
+ *
+ * A packet passing through is forwarded on its IP header alone: its L4
+ * header is not read, as Linux's forwarding path and DPDK's l3fwd do not
+ * read it (a UDP length past the IP payload is the receiving host's to
+ * refuse). One addressed to the router with a broken L4 header (pi->l4_bad)
+ * is dropped as bad_l4_len. With an active ACL, the pipeline drops such a
+ * packet before the ACL, which matches on the L4 header.
  */
 #ifndef PKTMETAL_NET_ROUTER_H
 #define PKTMETAL_NET_ROUTER_H

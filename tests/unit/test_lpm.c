@@ -479,7 +479,8 @@ Test(lpm, create_refuses_null_memory_and_a_region_below_the_fixed_part)
 
 /* lpm_mem_bytes and lpm_create choose by max_routes; the _layout calls
  * follow the caller, and refuse what they do not know. The region sizes
- * tell the layouts apart: only the direct one has 16 MiB of codes. */
+ * tell the layouts apart: the direct one has 16 MiB of codes, the compact
+ * one two 1 KiB nodes per route and no codes. */
 Test(lpm, layout_is_chosen_by_size_or_by_the_caller)
 {
     const size_t codes = (size_t)1 << 24;
@@ -492,7 +493,14 @@ Test(lpm, layout_is_chosen_by_size_or_by_the_caller)
     cr_assert_gt(lpm_mem_bytes(LPM_DIRECT_MIN_ROUTES), codes);
     cr_assert_eq(lpm_mem_bytes_layout(LPM_DIRECT_MIN_ROUTES, LPM_LAYOUT_DIRECT),
                  lpm_mem_bytes(LPM_DIRECT_MIN_ROUTES));
-    cr_assert_lt(lpm_mem_bytes_layout(LPM_DIRECT_MIN_ROUTES, LPM_LAYOUT_COMPACT), codes);
+    cr_assert_geq(lpm_mem_bytes_layout(LPM_DIRECT_MIN_ROUTES, LPM_LAYOUT_COMPACT),
+                  (size_t)LPM_DIRECT_MIN_ROUTES * 2048);
+    cr_assert_lt(lpm_mem_bytes_layout(LPM_DIRECT_MIN_ROUTES, LPM_LAYOUT_COMPACT),
+                 (size_t)LPM_DIRECT_MIN_ROUTES * 2048 + codes / 16);
+    /* past 2^19 routes its worst case would not fit node offsets */
+    cr_assert_gt(lpm_mem_bytes_layout(1u << 19, LPM_LAYOUT_COMPACT), 0);
+    cr_assert_eq(lpm_mem_bytes_layout((1u << 19) + 1, LPM_LAYOUT_COMPACT), 0);
+    cr_assert_gt(lpm_mem_bytes_layout((1u << 19) + 1, LPM_LAYOUT_AUTO), codes);
     cr_assert_eq(lpm_mem_bytes_layout(1000, (enum lpm_layout)7), 0);
     cr_assert_null(lpm_create_layout(small, sizeof(small), 16, (enum lpm_layout)7));
     cr_assert_null(lpm_create_layout(NULL, 1 << 20, 16, LPM_LAYOUT_COMPACT));
@@ -583,7 +591,8 @@ static uint32_t isolated_prefix(unsigned i)
 
 Test(lpm, region_exhaustion_is_enomem_and_the_table_keeps_answering)
 {
-    struct lpm *t = lpm_with_heap_lines(1000, 100);
+    /* room for 80 nodes of 16 lines: about 40 routes of two nodes each */
+    struct lpm *t = lpm_with_heap_lines(1000, 80 * 16);
     unsigned nb_added = 0;
     struct lpm_stats before, after;
     int rc = 0;
@@ -683,34 +692,129 @@ Test(lpm, emptied_table_returns_all_node_memory)
     expect_miss(t, ip(10, 1, 2, 3));
 }
 
-/* Freed lines sit in per-size free lists; growing a node to 17 lines needs
- * sizes that no list holds and more than the bump pointer has left, so the
- * heap must be compacted: surviving L2 and L3 nodes move under the table's
- * feet and must still answer. */
-Test(lpm, freed_node_memory_is_compacted_for_bigger_nodes)
+/* Compact layout nodes are all one size (16 lines): a freed node is handed
+ * out again wherever it lies, without compaction. A full region takes new
+ * routes, in other /16s, as soon as old ones go. */
+Test(lpm, freed_nodes_are_reused_for_routes_elsewhere)
 {
-    const unsigned nb_small = 200;
-    /* the small phase uses 2 lines per route, the dense /16 up to 17 + 1 */
-    struct lpm *t = lpm_with_heap_lines(400, 2 * nb_small + 40);
+    struct lpm *t = lpm_with_heap_lines(400, 2 * 16 * 100);
     const uint32_t dense = ip(250, 1, 0, 0);
+    unsigned nb_full = 0, nb_again, free_nodes;
+    struct lpm_stats st;
 
-    for (unsigned i = 0; i < nb_small; i++)
-        add_ok(t, isolated_prefix(i), 28, i);
-    for (unsigned i = 0; i < nb_small; i += 2)
+    /* each isolated /28 takes an L2 and an L3 node */
+    while (lpm_add(t, isolated_prefix(nb_full), 28, nb_full) == 0)
+        nb_full++;
+    cr_assert_geq(nb_full, 99);
+    for (unsigned i = 0; i < nb_full; i += 2)
         delete_ok(t, isolated_prefix(i), 28);
-    /* every other /24 of one /16, each with its own next hop: 255 runs */
+    /* every other /24 of one /16, each with its own next hop: one L2 node */
     for (unsigned k = 0; k < 128; k++)
         add_ok(t, dense | k << 9, 24, 5000 + k);
+    /* every free node, wherever it lies, takes part in isolated routes again */
+    lpm_get_stats(t, &st);
+    free_nodes = (unsigned)((st.mem_total - st.mem_used) / 1024);
+    cr_assert_geq(free_nodes, nb_full - 1);
+    nb_again = nb_full;
+    while (lpm_add(t, isolated_prefix(nb_again), 28, nb_again) == 0)
+        nb_again++;
+    cr_assert_eq(nb_again - nb_full, free_nodes / 2, "%u routes in %u free nodes",
+                 nb_again - nb_full, free_nodes);
     for (unsigned k = 0; k < 128; k++) {
         expect_hop(t, dense | k << 9 | 7, 5000 + k);
         expect_miss(t, dense | k << 9 | 1u << 8);
     }
-    for (unsigned i = 0; i < nb_small; i++) {
-        if (i % 2)
+    for (unsigned i = 0; i < nb_again; i++) {
+        if (i % 2 || i >= nb_full)
             expect_hop(t, isolated_prefix(i), i);
         else
             expect_miss(t, isolated_prefix(i));
     }
+}
+
+/* The image's table: CONFIG_MAX_ROUTES routes and one per port, all /32s
+ * alone in their /16 (two nodes each, the worst case), in a region of
+ * exactly lpm_mem_bytes, which must stay well inside the image's 7.5 MiB
+ * kernel heap. */
+Test(lpm, image_worst_case_1032_host_routes_fit_and_stay_small)
+{
+    const uint32_t n = 1024 + 8;
+    struct lpm *t = lpm_new_layout(n, LPM_LAYOUT_COMPACT);
+    struct lpm_stats empty, st;
+
+    cr_assert_lt(lpm_mem_bytes_layout(n, LPM_LAYOUT_COMPACT), (size_t)3 << 20);
+    lpm_get_stats(t, &empty);
+    for (uint32_t i = 0; i < n; i++)
+        add_ok(t, isolated_prefix(i) + (i & 0xff), 32, i);
+    cr_assert_eq(lpm_add(t, ip(10, 0, 0, 0), 8, 1), -PM_ENOSPC);
+    lpm_get_stats(t, &st);
+    cr_assert_eq(st.mem_used - empty.mem_used, (size_t)n * 2 * 1024, "two 1 KiB nodes a route");
+    cr_assert_leq(st.mem_used, st.mem_total);
+    for (uint32_t i = 0; i < n; i++) {
+        expect_hop(t, isolated_prefix(i) + (i & 0xff), i);
+        expect_miss(t, isolated_prefix(i) + ((i + 1) & 0xff));
+    }
+    /* a delete never needs memory: each route can go and come back */
+    for (uint32_t i = 0; i < n; i += 3) {
+        delete_ok(t, isolated_prefix(i) + (i & 0xff), 32);
+        expect_miss(t, isolated_prefix(i) + (i & 0xff));
+        add_ok(t, isolated_prefix(i) + (i & 0xff), 32, i + 1);
+        expect_hop(t, isolated_prefix(i) + (i & 0xff), i + 1);
+    }
+}
+
+/* Deep prefixes /17../32 nested at one /24 boundary and at one /16
+ * boundary, with a /16 and a /24 around them: each address answers its
+ * longest route, and deleting the routes in a scrambled order hands every
+ * address back to the next-longest one left. */
+static void nested_at(uint32_t base)
+{
+    struct lpm *t = lpm_new(64);
+    bool present[33] = { false };
+    const unsigned order[] = { 24, 32, 17, 28, 20, 31, 25, 16, 29, 18, 26, 22,
+                               30, 19, 27, 21, 23 };
+
+    for (unsigned d = 16; d <= 32; d++) {
+        add_ok(t, base, (uint8_t)d, 100 + d);
+        present[d] = true;
+    }
+    add_ok(t, base ^ 0x80000000u, 1, 7);   /* an unrelated route elsewhere */
+    for (unsigned k = 0; k <= sizeof(order) / sizeof(order[0]); k++) {
+        for (unsigned bit = 0; bit <= 16; bit++) {
+            /* base with bit (from the bottom) flipped: inside /d for d <= 31 - bit */
+            uint32_t a = bit == 16 ? base : base ^ (1u << bit);
+            int best = -1;
+
+            for (unsigned d = 16; d <= 32; d++) {
+                if (present[d] && ((a ^ base) & mask(d)) == 0)
+                    best = (int)d;
+            }
+            if (best < 0)
+                expect_miss(t, a);
+            else
+                expect_hop(t, a, 100 + (uint32_t)best);
+        }
+        if (k < sizeof(order) / sizeof(order[0])) {
+            delete_ok(t, base, (uint8_t)order[k]);
+            present[order[k]] = false;
+        }
+    }
+    expect_hop(t, base ^ 0x80000000u, 7);
+}
+
+Test(lpm, deep_prefixes_nest_at_a_24_boundary_and_unwind)
+{
+    nested_at(ip(10, 1, 2, 0));
+}
+
+Test(lpm, deep_prefixes_nest_at_a_16_boundary_and_unwind)
+{
+    nested_at(ip(10, 1, 0, 0));
+}
+
+Test(lpm, deep_prefixes_nest_in_the_last_24_of_a_16_and_unwind)
+{
+    nested_at(ip(10, 1, 255, 0));
 }
 
 /* ---- randomized against a reference ------------------------------------- */

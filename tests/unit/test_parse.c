@@ -231,11 +231,14 @@ static enum drop_reason parse(const struct frame *f, struct pkt_info *pi)
     return parse_exact(f->bytes, f->len, pi);
 }
 
+/* pi.l4_bad says bad_l4_len, and nothing else does. */
 static void expect_drop(const struct frame *f, enum drop_reason want)
 {
     struct pkt_info pi;
     enum drop_reason r = parse(f, &pi);
     cr_assert_eq(r, want, "dropped as %s, want %s", drop_reason_name(r), drop_reason_name(want));
+    cr_assert_eq(pi.l4_bad, want == DROP_BAD_L4_LEN, "l4_bad %d for %s", pi.l4_bad,
+                 drop_reason_name(r));
 }
 
 #define EXPECT_FIELD(got, want, field) \
@@ -1026,6 +1029,14 @@ Test(parse, udp_length_past_the_ip_payload_is_bad_l4_len)
     build_ipv4_udp(&f);
     set16(&f, f.l4_off + 4, 14);        /* IP payload is 13 */
     expect_drop(&f, DROP_BAD_L4_LEN);
+
+    /* what the router needs to forward it anyway is all there */
+    struct pkt_info pi;
+    cr_assert_eq(parse(&f, &pi), DROP_BAD_L4_LEN);
+    cr_assert(pi.l4_bad);
+    cr_assert_eq(pi.ip_version, 4);
+    cr_assert_eq(pi.l3_off, 14);
+    cr_assert_eq(pi.l4_proto, IPPROTO_UDP_);
 }
 
 Test(parse, udp_length_below_its_header_is_bad_l4_len)
@@ -1101,8 +1112,9 @@ Test(parse, icmpv6_shorter_than_four_bytes_is_bad_l4_len)
 
 /* ---- parse_ipv4_plain_ok: the fast path's one-pass check ---------------- */
 
-/* It must say yes exactly for the frames parse_frame accepts as untagged
- * IPv4 without options and not a fragment (a heap copy of exactly len
+/* It must say yes exactly for the frames whose IPv4 header parse_frame
+ * accepts (DROP_NONE, or a bad L4 header: the fast path does not read it),
+ * untagged, without options and not a fragment (a heap copy of exactly len
  * bytes: ASan catches a read past the end). */
 static void expect_plain_check_agrees(const uint8_t *bytes, uint16_t len, const char *what)
 {
@@ -1111,13 +1123,20 @@ static void expect_plain_check_agrees(const uint8_t *bytes, uint16_t len, const 
 
     cr_assert_not_null(copy);
     memcpy(copy, bytes, len);
-    bool fast = parse_ipv4_plain_ok(copy, len);
+    struct ipv4_words w;
+    bool fast = parse_ipv4_plain_ok(copy, len, &w);
     enum drop_reason r = parse_frame(copy, len, &pi);
-    bool plain = r == DROP_NONE && pi.ethertype == ETHERTYPE_IPV4 && pi.nb_vlans == 0 &&
+    bool l3_ok = r == DROP_NONE || (r == DROP_BAD_L4_LEN && pi.l4_bad);
+    bool plain = l3_ok && pi.ethertype == ETHERTYPE_IPV4 && pi.nb_vlans == 0 &&
                  copy[14] == 0x45 && !pi.is_fragment;
+    /* what the fast path takes its fields from is the header as it stands */
+    bool words_right = !fast || (memcmp(&w.w0, copy + 14, 8) == 0 &&
+                                 memcmp(&w.w1, copy + 22, 8) == 0 &&
+                                 memcmp(&w.w2, copy + 30, 4) == 0);
     free(copy);
     cr_assert_eq(fast, plain, "%s (len %u): fast check %d, parse_frame %s", what, len, fast,
                  drop_reason_name(r));
+    cr_assert(words_right, "%s (len %u): the header words differ from the frame", what, len);
 }
 
 /* The frame, every truncation of it, and every byte of its first 64 set to
@@ -1128,7 +1147,8 @@ static void expect_plain_check_agrees_on_variants(const struct frame *base, cons
     static const uint8_t values[] = { 0x00, 0x01, 0x05, 0x08, 0x14, 0x45, 0x46, 0x7f, 0xff };
     struct frame f;
 
-    cr_assert_eq(parse_ipv4_plain_ok(base->bytes, base->len), base_is_plain,
+    struct ipv4_words w;
+    cr_assert_eq(parse_ipv4_plain_ok(base->bytes, base->len, &w), base_is_plain,
                  "%s: the frame as built", what);
     for (uint16_t len = 0; len <= base->len; len++)
         expect_plain_check_agrees(base->bytes, len, what);
@@ -1204,7 +1224,8 @@ Test(parse, plain_ipv4_check_accepts_padding_after_the_packet)
     seal_ipv4(&f);
     put_fill(&f, 6, 0);
     cr_assert_eq(f.len, 60);
-    cr_assert(parse_ipv4_plain_ok(f.bytes, f.len));
+    struct ipv4_words w;
+    cr_assert(parse_ipv4_plain_ok(f.bytes, f.len, &w));
     expect_plain_check_agrees_on_variants(&f, "padded", true);
 }
 

@@ -287,3 +287,88 @@ CHECKED_TEST(pipeline, router_mode_answers_arp_for_its_address_out_the_same_port
     cr_assert_arr_eq(reply->sha, ports[0].nd.mac, 6);
     cr_assert_arr_eq(ports[0].kept[0], MAC_A, 6);
 }
+
+/* --- router mode and L4 headers --------------------------------------------- */
+
+static enum pipeline_verdict prog_pass(void *ctx, struct pktbuf *pkt, uint16_t *port)
+{
+    (void)ctx, (void)pkt, (void)port;
+    return PIPELINE_PASS;
+}
+
+/* Router mode on ports 0 (10.0.0.1/24) and 1 (10.1.0.1/24, a static
+ * neighbour 10.1.0.2 at MAC_B). */
+static void router_two_ports(void)
+{
+    cfg.mode = CONFIG_MODE_ROUTER;
+    pipeline_init(&pl, &cfg, devs, 2, pool);
+    table_mem[0] = malloc(lpm_mem_bytes(64));
+    table_mem[1] = malloc(router_mem_bytes());
+    struct lpm *lpm = lpm_create(table_mem[0], lpm_mem_bytes(64), 64);
+    struct router_io io = { .pool = pool, .emit = router_emit, .drop = router_drop, .ctx = &pl };
+    pl.router = router_create(table_mem[1], router_mem_bytes(), lpm, &io);
+    cr_assert_not_null(pl.router);
+    cr_assert_eq(router_add_port(pl.router, 0, 0x0a000001, 24, ports[0].nd.mac), 0);
+    cr_assert_eq(router_add_port(pl.router, 1, 0x0a010001, 24, ports[1].nd.mac), 0);
+    cr_assert_eq(router_add_neighbor(pl.router, 0x0a010002, MAC_B), 0);
+}
+
+/* make_udp's frame to the router's port 0 with a UDP length of 200, past
+ * the 26 bytes the IP header leaves for it. */
+static uint16_t make_udp_long(uint8_t *f, uint32_t dst_ip)
+{
+    uint16_t len = make_udp(f, ports[0].nd.mac, dst_ip, 9, 64);
+    ((struct udp_hdr *)(f + 34))->len = pm_htons(200);
+    return len;
+}
+
+/* A router forwards on the IP header: a broken UDP header passing through
+ * is the receiver's to refuse, by the fast path and the general one alike
+ * (a program hook forces the latter). */
+CHECKED_TEST(pipeline, router_forwards_a_transit_packet_whatever_its_udp_length, balanced_and_no_leak)
+{
+    uint8_t f[64];
+
+    router_two_ports();
+    run_frame(0, f, make_udp_long(f, 0x0a010002));
+    cr_assert_eq(ports[1].nb_sent, 1);
+    cr_assert_arr_eq(ports[1].kept[0], MAC_B, 6);
+    cr_assert_eq(ports[1].kept[0][14 + 8], 63, "TTL decremented");
+    cr_assert(csum_ipv4_header_ok(ports[1].kept[0] + 14, 20));
+    pl.prog = prog_pass;
+    run_frame(0, f, make_udp_long(f, 0x0a010002));
+    cr_assert_eq(ports[1].nb_sent, 2);
+    cr_assert_eq(pl.drops[DROP_BAD_L4_LEN], 0);
+}
+
+/* To the router itself, the L4 header is read, so it must be whole. */
+CHECKED_TEST(pipeline, router_drops_a_broken_udp_header_addressed_to_it, balanced_and_no_leak)
+{
+    uint8_t f[64];
+
+    router_two_ports();
+    run_frame(0, f, make_udp_long(f, 0x0a000001));
+    cr_assert_eq(pl.drops[DROP_BAD_L4_LEN], 1);
+    cr_assert_eq(ports[0].nb_sent + ports[1].nb_sent, 0, "no port unreachable for it");
+    run_frame(0, f, make_udp(f, ports[0].nd.mac, 0x0a000001, 9, 64));
+    cr_assert_eq(pl.drops[DROP_LOCAL_UNHANDLED], 1, "a whole one gets its port unreachable");
+    cr_assert_eq(ports[0].nb_sent, 1);
+}
+
+/* An ACL matches on ports, so with one active the pipeline drops a broken
+ * L4 header before it, in router mode too. */
+CHECKED_TEST(pipeline, router_with_an_acl_drops_a_broken_udp_header_passing_through, balanced_and_no_leak)
+{
+    struct config_token toks[] = { { "deny", 4 }, { "proto", 5 }, { "tcp", 3 } };
+    char why[96];
+    uint8_t f[64];
+
+    router_two_ports();
+    cr_assert_eq(acl_parse(&cfg.acl, toks, 3, 1, why, sizeof(why)), 0, "%s", why);
+    pl.acl = &cfg.acl;
+    run_frame(0, f, make_udp_long(f, 0x0a010002));
+    cr_assert_eq(pl.drops[DROP_BAD_L4_LEN], 1);
+    cr_assert_eq(ports[1].nb_sent, 0);
+    run_frame(0, f, make_udp(f, ports[0].nd.mac, 0x0a010002, 9, 64));
+    cr_assert_eq(ports[1].nb_sent, 1);
+}
