@@ -358,19 +358,22 @@ static void vnet_stop(struct netdev *nd)
  * QEMU decides per frame (virtio_split_should_notify): with EVENT_IDX
  * whether used->idx stepped past used_event, without it whether
  * avail->flags lacks NO_INTERRUPT; then msix_notify() writes the message.
+ * It asks after every frame, comparing with the used index of its previous
+ * look, so a used_event set nb_frames - 1 ahead (a coalesced wake while
+ * traffic flows) is crossed exactly by the nb_frames-th waiting frame.
  */
-static enum netdev_wake vnet_rx_wake(struct netdev *nd, bool arm)
+static enum netdev_wake vnet_rx_wake(struct netdev *nd, uint16_t nb_frames)
 {
     struct virtio_net *vn = vnet_of(nd);
 
     if (vn->rx_vector == VIRTIO_MSI_NO_VECTOR || vn->stopped)
         return NETDEV_WAKE_NONE;
-    if (!arm) {
+    if (nb_frames == 0) {
         virtqueue_disable_interrupts(&vn->rxq);
         return NETDEV_WAKE_OFF;
     }
     vn->wake_arms++;
-    if (virtqueue_enable_interrupts(&vn->rxq))
+    if (virtqueue_enable_interrupts(&vn->rxq, nb_frames))
         return NETDEV_WAKE_ARMED;
     vn->wake_pending++;
     return NETDEV_WAKE_PENDING;

@@ -60,12 +60,15 @@ static void virtq_poison(struct virtqueue *vq)
     *vq->avail_event = 0;
 }
 
-/* The used_event that asks for an interrupt on the next used entry (the one
- * at last_used), or, one behind it, that asks for none: the device
- * interrupts only when its used index steps past used_event (2.6.7.2). */
+/* The used_event that asks for an interrupt once interrupt_after entries
+ * wait (the last of them at last_used + interrupt_after - 1), or, one
+ * behind last_used, that asks for none: the device interrupts only when
+ * its used index steps past used_event (2.6.7.2). */
 static uint16_t virtq_used_event(const struct virtqueue *vq)
 {
-    return (uint16_t)(vq->last_used - (vq->interrupts_on ? 0 : 1));
+    if (!vq->interrupts_on)
+        return (uint16_t)(vq->last_used - 1);
+    return (uint16_t)(vq->last_used + vq->interrupt_after - 1);
 }
 
 /* Interrupts are wanted only around an idle halt; the driver polls. With
@@ -73,6 +76,7 @@ static uint16_t virtq_used_event(const struct virtqueue *vq)
 void virtqueue_disable_interrupts(struct virtqueue *vq)
 {
     vq->interrupts_on = false;
+    vq->interrupt_after = 1;
     if (vq->event_idx) {
         vq->avail->flags = 0;             /* 2.6.7.1: MUST be 0 with EVENT_IDX */
         *vq->used_event = virtq_used_event(vq);
@@ -81,9 +85,14 @@ void virtqueue_disable_interrupts(struct virtqueue *vq)
     }
 }
 
-bool virtqueue_enable_interrupts(struct virtqueue *vq)
+bool virtqueue_enable_interrupts(struct virtqueue *vq, uint16_t nb)
 {
+    if (!vq->event_idx || nb == 0)
+        nb = 1;                      /* without EVENT_IDX every entry interrupts */
+    else if (nb > vq->size)
+        nb = vq->size;               /* more can never wait */
     vq->interrupts_on = true;
+    vq->interrupt_after = nb;
     if (vq->event_idx)
         *vq->used_event = virtq_used_event(vq);
     else
@@ -92,7 +101,7 @@ bool virtqueue_enable_interrupts(struct virtqueue *vq)
      * load): the device does the mirror image, used->idx then used_event,
      * so at least one side sees the other (see order 3 above). */
     virtq_mb();
-    return virtqueue_nb_used(vq) == 0;
+    return virtqueue_nb_used(vq) < nb;
 }
 
 static int virtq_alloc(struct virtqueue *vq)
@@ -136,6 +145,7 @@ int virtqueue_init(struct virtqueue *vq, uint16_t index, uint16_t size, bool eve
     vq->avail_idx = vq->avail_idx_published = vq->avail_idx_kicked = 0;
     vq->last_used = 0;
     vq->interrupts_on = false;
+    vq->interrupt_after = 1;
     vq->nb_notify = vq->nb_notify_suppressed = vq->nb_bad_used = 0;
     virtq_poison(vq);
     virtqueue_disable_interrupts(vq);

@@ -36,7 +36,9 @@
  * avail->flags, or used_event kept one behind what the driver has consumed.
  * Only before the CPU halts does the driver ask for one
  * (virtqueue_enable_interrupts), so that the next used entry wakes it:
- * avail->flags 0, or used_event = the index of that next entry.
+ * avail->flags 0, or used_event = the index of that next entry. With
+ * EVENT_IDX the driver may also ask to be woken only once several entries
+ * wait (a coalesced wake): used_event = last_used + nb - 1.
  */
 #ifndef PKTMETAL_DRIVERS_VIRTQUEUE_H
 #define PKTMETAL_DRIVERS_VIRTQUEUE_H
@@ -124,7 +126,8 @@ struct virtqueue {
     uint16_t avail_idx_kicked;           /* avail->idx at the last notify decision */
     uint16_t last_used;                  /* next used entry to read */
     bool event_idx;                      /* VIRTIO_F_RING_EVENT_IDX negotiated */
-    bool interrupts_on;                  /* asked for one on the next used entry */
+    bool interrupts_on;                  /* asked for an interrupt (used_event set) */
+    uint16_t interrupt_after;            /* ... once this many used entries wait */
     uint64_t nb_notify;                  /* doorbell writes */
     uint64_t nb_notify_suppressed;       /* batches the device did not want to hear of */
     uint64_t nb_bad_used;                /* used entries naming no buffer of ours */
@@ -179,15 +182,18 @@ uint16_t virtqueue_nb_used(const struct virtqueue *vq);
 uint16_t virtqueue_dequeue(struct virtqueue *vq, void **cookies, uint32_t *lens, uint16_t nb);
 
 /*
- * Asks the device to interrupt on the next used entry (2.6.7.2 / 2.6.10:
- * with EVENT_IDX used_event = last_used, else avail->flags = 0), then,
- * after a full fence, reads used->idx again. Returns false when entries are
- * already waiting: the device may have added them before it saw the
- * request and decided not to interrupt, so the caller must poll rather
+ * Asks the device to interrupt once nb used entries (1..size) wait unread
+ * (2.6.7.2 / 2.6.10: with EVENT_IDX used_event = last_used + nb - 1, so
+ * that the device's used index stepping to last_used + nb crosses it),
+ * then, after a full fence, reads used->idx again. Without EVENT_IDX the
+ * device can only be asked for an interrupt on every entry (avail->flags
+ * = 0): nb acts as 1. Returns false when nb or more entries already wait
+ * (without EVENT_IDX: any): the device may have added them before it saw
+ * the request and decided not to interrupt, so the caller must poll rather
  * than wait for an interrupt. Interrupts stay asked for until
  * virtqueue_disable_interrupts().
  */
-bool virtqueue_enable_interrupts(struct virtqueue *vq);
+bool virtqueue_enable_interrupts(struct virtqueue *vq, uint16_t nb);
 
 /* Back to polling: NO_INTERRUPT, or used_event one behind last_used. An
  * interrupt the device decided on just before may still arrive. */

@@ -13,6 +13,13 @@
  *     The ports are asked to interrupt only right before the halt and are
  *     told to stop right after it, so the packet path stays polled.
  *
+ * With wake on receive, idle-batch K US (off by default) also halts while
+ * traffic flows: after a poll that found fewer than K frames, or none right
+ * after one that found some, until K frames wait on a port (virtio-net: one
+ * interrupt for the batch, EVENT_IDX's used_event K - 1 ahead) or US pass.
+ * The vCPU then gives its host core back between bursts instead of
+ * spinning idle-polls times; a frame waits at most US longer.
+ *
  * Either way the console and the periodic work run after each wake-up, so
  * they answer within one halt.
  */
@@ -31,7 +38,7 @@ struct idle_stats {
     uint64_t halts;
     uint64_t halted_ns;
     uint64_t woken_early;     /* halts ended before their timer: a frame, in practice */
-    uint64_t wake_races;      /* halts skipped: a frame came while the ports were armed */
+    uint64_t wake_races;      /* halts skipped: the frames came while the ports were armed */
 };
 
 /*
@@ -47,7 +54,8 @@ void idle_watch_port(struct netdev *dev);
 /* Returns false (and idles never) when halting is off or the APIC is
  * unusable. Picks wake on receive when every watched port can do it. */
 bool idle_init(const struct config *cfg, uint64_t lapic_base);
-/* After each poll: packets it found. May halt for a while. */
+/* After each poll: packets it found. May halt for a while, even after a
+ * poll that found some (idle-batch). */
 void idle_after_poll(unsigned nb_packets);
 void idle_get_stats(struct idle_stats *out);
 

@@ -87,6 +87,8 @@ void config_defaults(struct config *cfg)
         .idle_min_us = 10,
         .idle_max_us = 100,
         .idle_wake_max_us = 2000,
+        .idle_batch = 0,
+        .idle_batch_us = 100,
         .arena_mb = 64,
         .stats_interval_ms = 1000,
         .selftest_fault = SELFTEST_FAULT_NONE,
@@ -513,6 +515,35 @@ static int handle_idle_wake_max_us(struct config_parser *p,
     return parse_u32(p, &values[0], 0, 100000, &p->cfg->idle_wake_max_us);
 }
 
+/* idle-batch off | idle-batch K [US]: K 0 is off as well; US keeps its
+ * default when left out. */
+static int handle_idle_batch(struct config_parser *p,
+                             const struct config_token *values, size_t nb_values)
+{
+    uint32_t k = 0, us = p->cfg->idle_batch_us;
+    int ret;
+
+    if (token_is(&values[0], "off")) {
+        if (nb_values > 1)
+            return parse_error(p, -PM_EINVAL, "idle-batch off takes no wait, got '%.*s'",
+                               TOKEN_ARGS(&values[1]));
+        p->cfg->idle_batch = 0;
+        return 0;
+    }
+    if (!is_number(&values[0]))
+        return parse_error(p, -PM_EINVAL,
+                           "idle-batch: '%.*s' is neither off nor a number of frames",
+                           TOKEN_ARGS(&values[0]));
+    ret = parse_u32(p, &values[0], 0, CONFIG_IDLE_BATCH_MAX, &k);
+    if (ret == 0 && nb_values > 1)
+        ret = parse_u32(p, &values[1], 1, CONFIG_IDLE_BATCH_US_MAX, &us);
+    if (ret < 0)
+        return ret;
+    p->cfg->idle_batch = k;
+    p->cfg->idle_batch_us = us;
+    return 0;
+}
+
 /* acl ...: the grammar lives in acl.c; its message gets our prefix. */
 static int handle_acl(struct config_parser *p,
                       const struct config_token *values, size_t nb_values)
@@ -552,6 +583,7 @@ static const struct config_directive config_directives[] = {
     { "idle-min-us",         1,  1, false, handle_idle_min_us },
     { "idle-max-us",         1,  1, false, handle_idle_max_us },
     { "idle-wake-max-us",    1,  1, false, handle_idle_wake_max_us },
+    { "idle-batch",          1,  2, false, handle_idle_batch },
     { "arena-mb",            1,  1, false, handle_arena_mb },
     { "stats-interval-ms",   1,  1, false, handle_stats_interval_ms },
     /* test-only */

@@ -46,6 +46,8 @@ enum selftest_fault {
 #define CONFIG_MAX_PORTS     8
 #define CONFIG_MAX_ROUTES    1024
 #define CONFIG_MAX_NEIGHBORS 256
+#define CONFIG_IDLE_BATCH_MAX     128     /* idle-batch K: frames */
+#define CONFIG_IDLE_BATCH_US_MAX  10000   /* idle-batch K US: a bounded wait */
 
 /* What the pipeline does with a received frame (DESIGN.md, Modes). */
 enum config_mode {
@@ -95,6 +97,10 @@ struct config {
     uint32_t idle_max_us;       /* idle-max-us N: longest halt, doubling up to it (100 us) */
     uint32_t idle_wake_max_us;  /* idle-wake-max-us N: halt when every port can end it
                                    with an RX interrupt (2000 us); 0: timer only */
+    uint32_t idle_batch;        /* idle-batch K [US]: after a poll that found 1..K-1
+                                   frames, halt until K wait on a port or US pass;
+                                   0 (off): poll on */
+    uint32_t idle_batch_us;     /* the US of idle-batch: longest such halt */
     uint32_t idle_line;
     uint32_t icmp_rate;         /* icmp-rate N: router ICMP errors per second,
                                    default ROUTER_ICMP_RATE (100) */

@@ -45,11 +45,13 @@ struct netdev_ops {
     void (*stop)(struct netdev *dev);
     /*
      * Optional (NULL: NETDEV_WAKE_NONE). Wake-on-receive for the idle halt
-     * (kernel/idle.c); the packet path stays polled. arm: ask the device to
-     * interrupt on its next frame, then look at the RX ring once more:
-     * ARMED, PENDING or NONE. !arm: stop interrupting: OFF, or NONE.
+     * (kernel/idle.c); the packet path stays polled. nb_frames > 0: ask the
+     * device to interrupt once nb_frames received frames wait unread (a
+     * device that cannot count interrupts on the next one), then look at
+     * the RX ring once more: ARMED, PENDING (that many already wait) or
+     * NONE. 0: stop interrupting: OFF, or NONE.
      */
-    enum netdev_wake (*rx_wake)(struct netdev *dev, bool arm);
+    enum netdev_wake (*rx_wake)(struct netdev *dev, uint16_t nb_frames);
 };
 
 struct netdev {
@@ -78,9 +80,9 @@ static inline uint16_t netdev_rx_burst(struct netdev *dev, struct pktbuf **pkts,
     return dev->ops->rx_burst(dev, pkts, nb);
 }
 
-static inline enum netdev_wake netdev_rx_wake(struct netdev *dev, bool arm)
+static inline enum netdev_wake netdev_rx_wake(struct netdev *dev, uint16_t nb_frames)
 {
-    return dev->ops->rx_wake ? dev->ops->rx_wake(dev, arm) : NETDEV_WAKE_NONE;
+    return dev->ops->rx_wake ? dev->ops->rx_wake(dev, nb_frames) : NETDEV_WAKE_NONE;
 }
 
 static inline uint16_t netdev_tx_burst(struct netdev *dev, struct pktbuf **pkts, uint16_t nb)

@@ -57,3 +57,50 @@ def test_idle_falls_back_to_the_timer_with_an_e1000(image):
               "idle should keep the timer back-off", m)
         warm_up(m, ["0=0", "1=1"])
         quit_clean(m)
+
+
+# idle-batch: after a poll of a few frames, halt until BATCH wait on a port
+# or BATCH_WAIT_US pass. idle-polls at its maximum keeps the empty-poll halt
+# (which any first frame ends) out of the stream's way, so a halt that ends
+# before its timer here is one a batch's interrupt ended.
+BATCH, BATCH_WAIT_US = 4, 10000
+BATCH_CONF = (f"mode reflect\nidle-batch {BATCH} {BATCH_WAIT_US}\nidle-polls 1000000\n"
+              "stats-interval-ms 3600000\n")
+
+
+def test_idle_batch_wakes_on_the_kth_frame_virtio(image):
+    with booted(image, BATCH_CONF, nics=("virtio", "virtio-modern"), big_rcvbuf=True) as m:
+        m.expect("ready:", BOOT_TIMEOUT_S)
+        check(f"halt until {BATCH} wait on a port or {BATCH_WAIT_US} us pass\n" in m.output(),
+              "idle should announce the batch wake, with the ports' interrupts", m)
+        warm_up(m, ["0=0", "1=1"])
+        before = stats_json(m)
+        r = pktgen(m, "--stream", "0=0", "--stream", "1=1", "--count", "300", "--rate", "4000",
+                   "--dst-mac", f"0={m.nics[0].mac}", "--dst-mac", f"1={m.nics[1].mac}",
+                   "--expect-all", "--wait-ms", "2000")
+        check(r.returncode == 0 and "result: PASS" in r.stdout,
+              f"not every frame was reflected: rc {r.returncode}\n{r.stdout}{r.stderr}", m)
+        after = stats_json(m)
+        halts = after["loop"]["halts"] - before["loop"]["halts"]
+        woken = after["loop"]["woken_early"] - before["loop"]["woken_early"]
+        check(halts > 0, f"no batch halt while frames trickled in: {after['loop']}", m)
+        check(woken >= 1, "no batch halt ended before its timer: the ports' interrupts "
+              f"never came ({before['loop']} -> {after['loop']})", m)
+        for p in (0, 1):
+            moved = after["ports"][p]["tx_packets"] - before["ports"][p]["tx_packets"]
+            check(moved == 300, f"port {p} sent {moved} frames, want 300", m)
+        quit_clean(m)
+
+
+def test_idle_batch_is_ignored_with_an_e1000(image):
+    with booted(image, BATCH_CONF, nics=("e1000", "virtio"), big_rcvbuf=True) as m:
+        m.expect("ready:", BOOT_TIMEOUT_S)
+        check(f"idle-batch {BATCH} ignored: it needs every port to wake" in m.output(),
+              "with an e1000 port idle-batch should be turned off, and say so", m)
+        warm_up(m, ["0=0", "1=1"])
+        r = pktgen(m, "--stream", "0=0", "--stream", "1=1", "--count", "300", "--rate", "4000",
+                   "--dst-mac", f"0={m.nics[0].mac}", "--dst-mac", f"1={m.nics[1].mac}",
+                   "--expect-all", "--wait-ms", "2000")
+        check(r.returncode == 0 and "result: PASS" in r.stdout,
+              f"not every frame was reflected: rc {r.returncode}\n{r.stdout}{r.stderr}", m)
+        quit_clean(m)

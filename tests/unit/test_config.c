@@ -687,3 +687,41 @@ Test(config, idle_wake_max_us_defaults_to_2000_and_0_means_the_timer_only)
     expect_error("idle-wake-max-us 100\nidle-wake-max-us 200\n", -PM_EEXIST,
                  "config:2: idle-wake-max-us given twice (first on line 1)");
 }
+
+Test(config, idle_batch_takes_frames_and_an_optional_wait_or_off)
+{
+    config_defaults(&cfg);
+    cr_assert_eq(cfg.idle_batch, 0, "off unless asked for");
+    cr_assert_eq(cfg.idle_batch_us, 100);
+    expect_ok("idle-batch 16 250\n");
+    cr_assert_eq(cfg.idle_batch, 16);
+    cr_assert_eq(cfg.idle_batch_us, 250);
+    expect_ok("idle-batch 32\n");
+    cr_assert_eq(cfg.idle_batch, 32);
+    cr_assert_eq(cfg.idle_batch_us, 100, "the wait keeps its default when left out");
+    expect_ok("idle-batch off\n");
+    cr_assert_eq(cfg.idle_batch, 0);
+    expect_ok("idle-batch 0 50\n");
+    cr_assert_eq(cfg.idle_batch, 0, "0 frames is off too");
+    expect_ok("idle-batch 128 10000\n");
+    cr_assert_eq(cfg.idle_batch, CONFIG_IDLE_BATCH_MAX);
+    cr_assert_eq(cfg.idle_batch_us, CONFIG_IDLE_BATCH_US_MAX);
+}
+
+Test(config, idle_batch_rejects_bad_values_with_a_clear_message)
+{
+    expect_error("idle-batch 129\n", -PM_ERANGE, "config:1: idle-batch: 129 out of range 0..128");
+    expect_error("idle-batch 16 0\n", -PM_ERANGE, "config:1: idle-batch: 0 out of range 1..10000");
+    expect_error("idle-batch 16 10001\n", -PM_ERANGE,
+                 "config:1: idle-batch: 10001 out of range 1..10000");
+    expect_error("idle-batch 16 50us\n", -PM_EINVAL, "config:1: idle-batch: '50us' is not a number");
+    expect_error("idle-batch on\n", -PM_EINVAL,
+                 "config:1: idle-batch: 'on' is neither off nor a number of frames");
+    expect_error("idle-batch off 100\n", -PM_EINVAL,
+                 "config:1: idle-batch off takes no wait, got '100'");
+    expect_error("idle-batch\n", -PM_EINVAL, "config:1: idle-batch: expects 1..2 values, got 0");
+    expect_error("idle-batch 8 100 5\n", -PM_EINVAL,
+                 "config:1: idle-batch: expects 1..2 values, got 3");
+    expect_error("idle-batch 8\nidle-batch off\n", -PM_EEXIST,
+                 "config:2: idle-batch given twice (first on line 1)");
+}

@@ -952,7 +952,7 @@ Test(virtio_net, wake_gives_the_rx_queue_msix_vector_0_and_nothing_else)
         cr_assert_eq(model->q[1].msix_vector, VIRTIO_MSI_NO_VECTOR, "no TX interrupts");
         cr_assert_eq(model->msix_config, VIRTIO_MSI_NO_VECTOR, "no config interrupts");
         cr_assert(xstats().rx_wake);
-        cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+        cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
         assert_no_violations();
         teardown();
     }
@@ -996,7 +996,7 @@ static void armed_port_interrupts_on_the_next_frame(bool event_idx)
     uint32_t seq = past_first_frame();
     uint64_t msi = model->nb_msi;
 
-    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_ARMED);
+    cr_assert_eq(netdev_rx_wake(dev, 1), NETDEV_WAKE_ARMED);
     cr_assert_eq(model->nb_msi, msi, "arming alone interrupts nothing");
     cr_assert(inject(frame_len(seq), seq));
     cr_assert_eq(model->nb_msi, msi + 1, "the frame woke the CPU");
@@ -1006,7 +1006,7 @@ static void armed_port_interrupts_on_the_next_frame(bool event_idx)
     /* QEMU: with EVENT_IDX only the entry at used_event interrupts; with
      * flags every frame does until NO_INTERRUPT is back. */
     cr_assert_eq(model->nb_msi, msi + (event_idx ? 1 : 2));
-    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
     receive_and_check(seq, 2);
     seq += 2;
     msi = model->nb_msi;
@@ -1029,6 +1029,40 @@ Test(virtio_net, armed_port_interrupts_on_the_next_frame_flags)
     armed_port_interrupts_on_the_next_frame(false);
 }
 
+/* idle-batch: armed for 8 frames, the device interrupts once, on the 8th
+ * waiting frame, counting frames that already waited when it was armed. */
+Test(virtio_net, coalesced_wake_interrupts_once_the_batch_waits)
+{
+    bring_up_wake_default(true);
+    uint32_t seq = past_first_frame();
+    uint64_t msi = model->nb_msi;
+
+    cr_assert_eq(netdev_rx_wake(dev, 8), NETDEV_WAKE_ARMED);
+    for (uint32_t i = 0; i < 7; i++)
+        cr_assert(inject(frame_len(seq + i), seq + i));
+    cr_assert_eq(model->nb_msi, msi, "7 of 8 frames: no interrupt yet");
+    cr_assert(inject(frame_len(seq + 7), seq + 7));
+    cr_assert_eq(model->nb_msi, msi + 1, "the 8th frame woke the CPU");
+    cr_assert(inject(frame_len(seq + 8), seq + 8));
+    cr_assert_eq(model->nb_msi, msi + 1, "once per batch");
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
+    receive_and_check(seq, 9);
+    seq += 9;
+
+    for (uint32_t i = 0; i < 3; i++)  /* three wait when the loop arms */
+        cr_assert(inject(frame_len(seq + i), seq + i));
+    cr_assert_eq(netdev_rx_wake(dev, 3), NETDEV_WAKE_PENDING, "the batch is already there");
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
+    msi = model->nb_msi;
+    cr_assert_eq(netdev_rx_wake(dev, 4), NETDEV_WAKE_ARMED, "3 of 4 wait");
+    cr_assert(inject(frame_len(seq + 3), seq + 3));
+    cr_assert_eq(model->nb_msi, msi + 1, "the 4th waiting frame interrupts");
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
+    receive_and_check(seq, 4);
+    cr_assert_eq(xstats().wake_pending, 1);
+    assert_no_violations();
+}
+
 /* The classic race: a frame lands after the last empty poll and before the
  * arming. The device decided against an interrupt (it was disarmed), so a
  * halt now would sleep on it until the timer: arming must say PENDING. */
@@ -1040,16 +1074,16 @@ static void a_frame_waiting_at_arming_is_reported(bool event_idx)
 
     cr_assert(inject(frame_len(seq), seq));        /* after the last poll */
     cr_assert_eq(model->nb_msi, msi, "the device did not interrupt for it");
-    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_PENDING);
+    cr_assert_eq(netdev_rx_wake(dev, 1), NETDEV_WAKE_PENDING);
     cr_assert_eq(model->nb_msi, msi, "and arming does not make it");
     cr_assert_eq(xstats().wake_pending, 1);
-    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
     receive_and_check(seq, 1);
     seq++;
-    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_ARMED, "ring empty again");
+    cr_assert_eq(netdev_rx_wake(dev, 1), NETDEV_WAKE_ARMED, "ring empty again");
     cr_assert(inject(frame_len(seq), seq));
     cr_assert_eq(model->nb_msi, msi + 1);
-    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
     receive_and_check(seq, 1);
     assert_no_violations();
 }
@@ -1076,10 +1110,10 @@ Test(virtio_net, arming_works_across_the_16_bit_index_wrap)
             cr_assert(inject(frame_len(seq + i), seq + i));
         receive_and_check(seq, 31);
         seq += 31;
-        cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_ARMED);
+        cr_assert_eq(netdev_rx_wake(dev, 1), NETDEV_WAKE_ARMED);
         cr_assert(inject(frame_len(seq), seq));
         cr_assert_geq(model->nb_msi, msi + 1, "at frame %u", seq);
-        cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_OFF);
+        cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_OFF);
         receive_and_check(seq, 1);
         seq++;
     }
@@ -1098,8 +1132,8 @@ Test(virtio_net, without_msix_the_port_cannot_wake_and_still_works)
     bring_up_wake(&mc, true);
     cr_assert_not_null(strstr(host_log(), "no usable MSI-X"), "log: %s", host_log());
     cr_assert_not(xstats().rx_wake);
-    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_NONE);
-    cr_assert_eq(netdev_rx_wake(dev, false), NETDEV_WAKE_NONE);
+    cr_assert_eq(netdev_rx_wake(dev, 1), NETDEV_WAKE_NONE);
+    cr_assert_eq(netdev_rx_wake(dev, 0), NETDEV_WAKE_NONE);
     cr_assert_eq(model->q[0].msix_vector, VIRTIO_MSI_NO_VECTOR);
     cr_assert(inject(60, 0));
     receive_and_check(0, 1);
@@ -1111,7 +1145,7 @@ Test(virtio_net, without_a_wake_message_no_msix_is_touched)
     bring_up_default();
     cr_assert_not(pci_model_peek32(model->fn, 0x98) & (PCI_MSIX_CTRL_ENABLE << 16));
     cr_assert_null(strstr(vnet_model_trace(model), "msix0"));
-    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_NONE);
+    cr_assert_eq(netdev_rx_wake(dev, 1), NETDEV_WAKE_NONE);
     assert_no_violations();
 }
 
@@ -1119,7 +1153,7 @@ Test(virtio_net, a_stopped_port_cannot_wake)
 {
     bring_up_wake_default(true);
     dev->ops->stop(dev);
-    cr_assert_eq(netdev_rx_wake(dev, true), NETDEV_WAKE_NONE);
+    cr_assert_eq(netdev_rx_wake(dev, 1), NETDEV_WAKE_NONE);
 }
 
 /* ---- the model catches what a bad driver does ---- */

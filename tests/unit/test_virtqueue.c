@@ -259,7 +259,7 @@ Test(virtqueue, event_idx_arming_points_used_event_at_the_next_entry)
     cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 8), 2);
     cr_assert_eq(*vq.used_event, 1, "disarmed: one behind last_used (2)");
     cr_assert_not(device_would_interrupt(2, 3));
-    cr_assert(virtqueue_enable_interrupts(&vq), "nothing waiting");
+    cr_assert(virtqueue_enable_interrupts(&vq, 1), "nothing waiting");
     cr_assert_eq(*vq.used_event, 2, "armed: the index of the next used entry");
     cr_assert_eq(vq.avail->flags, 0, "2.6.7.1: flags stay 0 with EVENT_IDX");
     cr_assert(device_would_interrupt(2, 3), "the next entry interrupts");
@@ -274,7 +274,7 @@ Test(virtqueue, flags_arming_clears_no_interrupt)
     init_queue(8, false);
     post(4);
     cr_assert_eq(vq.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
-    cr_assert(virtqueue_enable_interrupts(&vq));
+    cr_assert(virtqueue_enable_interrupts(&vq, 1));
     cr_assert_eq(vq.avail->flags, 0);
     cr_assert(device_would_interrupt(0, 1));
     virtqueue_disable_interrupts(&vq);
@@ -295,12 +295,12 @@ static void arming_after_an_unseen_entry_reports_it(bool event_idx)
     uint16_t old = vq.used->idx;
     complete_next();                 /* the device, before the driver arms */
     cr_assert_not(device_would_interrupt(old, vq.used->idx), "disarmed: no interrupt");
-    cr_assert_not(virtqueue_enable_interrupts(&vq), "an entry is waiting: poll, do not halt");
+    cr_assert_not(virtqueue_enable_interrupts(&vq, 1), "an entry is waiting: poll, do not halt");
     cr_assert(vq.interrupts_on, "interrupts stay asked for until disabled");
     cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 8), 1);
     if (event_idx)
         cr_assert_eq(*vq.used_event, 1, "still armed after the dequeue: next entry 1");
-    cr_assert(virtqueue_enable_interrupts(&vq), "empty again");
+    cr_assert(virtqueue_enable_interrupts(&vq, 1), "empty again");
     virtqueue_disable_interrupts(&vq);
     cr_assert_not(vq.interrupts_on);
 }
@@ -313,6 +313,82 @@ Test(virtqueue, arming_after_an_unseen_entry_reports_it_event_idx)
 Test(virtqueue, arming_after_an_unseen_entry_reports_it_flags)
 {
     arming_after_an_unseen_entry_reports_it(false);
+}
+
+/* Like QEMU: one used entry at a time, each followed by the interrupt
+ * decision against the index of the previous one. Returns the number of
+ * waiting entries at which the device interrupted, 0 if it never did. */
+static unsigned device_fill_until_interrupt(unsigned max)
+{
+    for (unsigned i = 0; i < max; i++) {
+        uint16_t old = vq.used->idx;
+
+        complete_next();
+        if (device_would_interrupt(old, vq.used->idx))
+            return virtqueue_nb_used(&vq);
+    }
+    return 0;
+}
+
+Test(virtqueue, coalesced_arming_interrupts_once_nb_entries_wait)
+{
+    void *cookies[64];
+    uint32_t lens[64];
+
+    init_queue(64, true);
+    post(64);
+    cr_assert(virtqueue_enable_interrupts(&vq, 8), "nothing waiting");
+    cr_assert_eq(*vq.used_event, 7, "the 8th entry from last_used 0 crosses it");
+    cr_assert_eq(device_fill_until_interrupt(64), 8, "interrupt on the 8th frame, not before");
+    virtqueue_disable_interrupts(&vq);
+    cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 64), 8);
+    post(8);
+    /* Three already wait when the driver arms: five more make the batch. */
+    complete_next();
+    complete_next();
+    complete_next();
+    cr_assert(virtqueue_enable_interrupts(&vq, 8), "3 of 8 waiting: halt");
+    cr_assert_eq(device_fill_until_interrupt(64), 8, "counted from last_used, not from arming");
+    virtqueue_disable_interrupts(&vq);
+    cr_assert_not(virtqueue_enable_interrupts(&vq, 8), "8 wait: poll, do not halt");
+    cr_assert(virtqueue_enable_interrupts(&vq, 9), "8 of 9 waiting");
+    cr_assert_eq(device_fill_until_interrupt(1), 9);
+    virtqueue_disable_interrupts(&vq);
+}
+
+Test(virtqueue, coalesced_arming_across_the_16_bit_wrap)
+{
+    void *cookies[16];
+    uint32_t lens[16];
+
+    init_queue(16, true);
+    post(16);
+    while (vq.last_used < 65530) {   /* walk the indices up to the wrap */
+        complete_next();
+        cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 16), 1);
+        post(1);
+    }
+    cr_assert(virtqueue_enable_interrupts(&vq, 12));
+    cr_assert_eq(*vq.used_event, (uint16_t)(65530 + 11));
+    cr_assert_eq(device_fill_until_interrupt(16), 12, "used->idx wrapped past 0 on the way");
+    cr_assert_lt(vq.used->idx, 10);
+    virtqueue_disable_interrupts(&vq);
+}
+
+Test(virtqueue, coalesced_arming_is_capped_at_the_ring_and_needs_event_idx)
+{
+    init_queue(8, true);
+    post(8);
+    cr_assert(virtqueue_enable_interrupts(&vq, 1000));
+    cr_assert_eq(device_fill_until_interrupt(8), 8, "at most the whole ring can wait");
+    virtqueue_disable_interrupts(&vq);
+
+    init_queue(8, false);            /* flags only: every entry interrupts */
+    post(8);
+    cr_assert(virtqueue_enable_interrupts(&vq, 4));
+    cr_assert_eq(device_fill_until_interrupt(8), 1);
+    cr_assert_not(virtqueue_enable_interrupts(&vq, 4), "one waits: without EVENT_IDX, poll");
+    virtqueue_disable_interrupts(&vq);
 }
 
 Test(virtqueue, disarmed_used_event_stays_behind_across_the_16_bit_wrap)
@@ -330,7 +406,7 @@ Test(virtqueue, disarmed_used_event_stays_behind_across_the_16_bit_wrap)
         cr_assert_eq(virtqueue_dequeue(&vq, cookies, lens, 8), 1);
         post(1);
         if (i % 9999 == 0) {         /* now and then armed, across the wrap too */
-            cr_assert(virtqueue_enable_interrupts(&vq));
+            cr_assert(virtqueue_enable_interrupts(&vq, 1));
             cr_assert(device_would_interrupt(vq.used->idx, (uint16_t)(vq.used->idx + 1)));
             virtqueue_disable_interrupts(&vq);
         }
