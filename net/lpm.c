@@ -6,9 +6,9 @@
  * lpm_mem_bytes_layout:
  *
  * - compact (max_routes < LPM_DIRECT_MIN_ROUTES = 2^14, and always in the
- *   image): a 2^16 direct root over compressed 256-slot nodes, "16-8-8".
- *   Small: lpm_mem_bytes(1,032) is 421 KB, what the image's kernel heap
- *   (7.5 MiB) can give.
+ *   image): a 2^16 direct root over plain 256-slot nodes, "16-8-8".
+ *   lpm_mem_bytes(1,032), its worst case, is 2.3 MB, what the image's
+ *   kernel heap (7.5 MiB) can give.
  * - direct (max_routes >= 2^14, host builds only): one byte per /24, so
  *   that nearly every lookup is one read, as rte_lpm's tbl24, at a quarter
  *   of its size.
@@ -22,35 +22,28 @@
  *   L2 node: the /16's 256 slots, one per /24        (allocated on demand)
  *   L3 node: the /24's 256 slots, one per address    (allocated on demand)
  *
- * A node does not store its 256 slots. It stores where runs of equal slots
- * start, and one value per run:
+ * A node is 256 plain entries (1 KiB, 16 lines), as rte_lpm's tbl8: a step
+ * is one load. A root slot holds its L2 node's offset biased by the slot
+ * (lpm.h, LPM_ROOT_BIAS) so that the step is root[entry + addr / 256], one
+ * add. The lookup sorts each entry with one compare (hit, no route, node).
+ * This layout used to compress its nodes (runs of equal slots, a bitmap and
+ * a popcount: a node with a few routes in one line); that step cost ~11
+ * instructions against tbl8's 4, and a lookup in the 1k table 22 against
+ * rte_lpm's 16.3. Since the layout only serves tables below 2^14 routes
+ * now, the memory is spent on plain nodes instead (at most 2 KiB a route).
  *
- *   byte 0         32        36                     64 (one cache line)
- *   +--------------+---------+-----------------------+- - - - - - - -
- *   | run_starts   | runs_   | values[0..nb_runs)    |  more lines when
- *   | 4 x 64 bits  | before  | 4 bytes each, 7 fit   |  nb_runs > 7
- *   +--------------+---------+-----------------------+- - - - - - - -
+ * Why not DIR-24-8 for small tables: rte_lpm's tbl24 is 64 MiB whatever the
+ * table holds, and the image has 7.5 MiB. An update rewrites at most one L2
+ * and one L3 node in place (routes longer than /16), or edits in place the
+ * nodes under the root slots of a /16-or-shorter route; it allocates a node
+ * only where a leaf becomes one.
  *
- * Bit s of run_starts is set where slot s starts a new run; runs_before[w]
- * counts the runs started in the 64-bit words before word w. Slot s's value
- * is values[runs_before[s/64] + popcount(run_starts[s/64] bits 0..s%64) - 1].
- * A node step is about 11 instructions (a popcount among them), against
- * tbl8's 4, but a node with a few routes is one cache line.
+ * Entries (root slots and node slots), 32 bits (lpm.h):
  *
- * Why not DIR-24-8 or plain DIR-16-8-8 for small tables: rte_lpm's tbl24 is
- * 64 MiB whatever the table holds; 1 KiB direct groups would cost 1 KiB per
- * /16 or /24 with a route. DXR or multi-level Poptrie are smaller still but
- * take several dependent reads and rebuild whole chunks on update. Here an
- * update rewrites at most one L2 and one L3 node (routes longer than /16),
- * or edits in place the nodes under the root slots of a /16-or-shorter
- * route, never growing them.
- *
- * Entries (root slots and node values), 32 bits:
- *
- *   leaf:      [ next hop : 24 | unused : 1 | rank : 6 | 1 ]
- *   node:      [ byte offset of the node from root[0] (64-aligned, so bit 0
- *                is 0: the address is root + entry, no tag to strip) ]
- *   no route:  1 (the leaf of rank 0)
+ *   leaf:      [ 1 | 0 | rank : 6 | next hop : 24 ]
+ *   node:      [ 0 | byte offset of the node from root[0] (64-aligned);
+ *                in a root slot biased, see above ]
+ *   no route:  0x80000000 (the leaf of rank 0)
  *
  * rank is depth + 1 of the route that owns the slot (0: no route). It is
  * what rte_lpm keeps as "depth" in each entry: an add overwrites slots whose
@@ -65,19 +58,20 @@
  *
  * The rule store (prefix, depth, next hop) is a hash table keyed by prefix
  * and depth; a delete finds the covering route by probing depths d-1..0.
- * The node heap hands out runs of 64-byte lines: a free list per size
- * (1..17 lines) plus a bump pointer. When the bump pointer runs out the heap
- * is compacted (live nodes slid down, each node's one parent entry fixed),
- * so free space never strands in lists of the wrong size.
+ * The node heap hands out runs of 64-byte lines: a free list per size plus
+ * a bump pointer. The compact layout's nodes are all 16 lines, so a freed
+ * node is reused as it is and the heap never needs compacting (the direct
+ * layout's compressed nodes, of 1..17 lines, do).
  *
- * Worst case: a node with k routes longer than its level inside has at most
- * 2k + 1 runs, hence at most k lines (for k >= 1). Summed over L2 and L3
- * nodes that is at most 2 lines (128 B) per route, plus two nodes of slack
- * for an update in flight. lpm_mem_bytes() reserves exactly that, so with a
- * region of that size neither add nor delete ever fails for memory. A
- * smaller region works until the heap is full: then an add (or, rarely, a
- * delete that splits a run) returns -PM_ENOMEM and leaves the table as it
- * was.
+ * Worst case: an L2 node exists only for a /16 holding a route longer than
+ * /16, an L3 node only for a /24 holding one longer than /24, so there are
+ * at most 2 nodes (2 KiB) per route, whatever the order of updates.
+ * lpm_mem_bytes() reserves exactly that, so with a region of that size
+ * neither add nor delete ever fails for memory (the unit tests fill it
+ * with 1,032 isolated /32s). A smaller region works until the heap is
+ * full: then an add (or a delete that turns a leaf back into a node)
+ * returns -PM_ENOMEM and leaves the table as it was. Past 2^19 routes the
+ * worst case would not fit 31-bit node offsets: the layout is refused.
  *
  * ---- direct --------------------------------------------------------------
  *
@@ -127,24 +121,29 @@
  *
  *                      single          bulk of 32
  *   100k (direct)      15.74 (16.35)   16.32 (16.78)
- *   1k (compact)       22.01 (16.34)   26.16 (16.76)
+ *   1k (compact)       16.27 (16.34)   18.07 (16.76)
  *   1k (direct, asked) 15.56 (16.34)   16.09 (16.76)
  *
  * In the direct layout a hit costs 15 instructions with the loop and a
  * miss 13 (rte_lpm: 17 and 15): one compare tells a hit's leaf from both
- * "no route" (1) and "further" (0), which pays for the layout test (2 on
+ * "no route" and "further" (0), which pays for the layout test (2 on
  * every host lookup). The 5.35% of the 100k table's lookups in further
  * /24s cost about 30 more (a call, the side table probe, a node step)
- * where rte_lpm's tbl8 read costs 5. Time per lookup, one run on a busy
- * machine: 0.78x rte_lpm's (single) and 0.55x (bulk) for 100k, 0.49x and
- * 0.69x for 1k compact, 0.69x and 0.54x for 1k direct (its 16 MiB of
- * codes miss the cache where the compact table's 350 KB do not). Build of
- * the 100k table: 38.5 ms (rte_lpm 555 ms), 327 M instructions. Memory
+ * where rte_lpm's tbl8 read costs 5. In the compact layout a miss in an
+ * empty /16 costs 11 with the loop and the layout test, a hit in an L2
+ * node 21. Its bulk lookup is still 1.3 above rte_lpm's: a pass per
+ * address with a branch for the node step against rte_lpm's straight
+ * tbl24 read. Time per lookup, one run on a busy machine: 0.78x rte_lpm's
+ * (single) and 0.55x (bulk) for 100k, 0.54x and 0.66x for 1k compact,
+ * 0.90x and 0.69x for 1k direct (its 16 MiB of codes miss the cache where
+ * the compact table's 256 KiB root and touched node lines do not). Build
+ * of the 100k table: 38.5 ms (rte_lpm 555 ms), 327 M instructions. Memory
  * for 100k: lpm_mem_bytes 20,574,463 B, 24.3% of rte_lpm's 84,687,104 B
- * (19.9 MB in use); 1k direct: 17,078,847 B.
+ * (19.9 MB in use); 1k compact: 2,330,559 B (1.37 MB in use); 1k direct:
+ * 17,078,847 B.
  *
  * Updates and lookups must not overlap (single writer, between bursts):
- * nodes are rewritten in place when their size allows.
+ * nodes are rewritten in place.
  */
 #include <stdbool.h>
 

@@ -35,9 +35,10 @@ struct lpm_stats {
  * lpm_create and lpm_mem_bytes take LPM_LAYOUT_AUTO: compact below
  * LPM_DIRECT_MIN_ROUTES routes and in the image, direct from there on.
  * The _layout calls let a caller choose: LPM_LAYOUT_DIRECT for a small
- * table that wants rte_lpm's lookup cost and can spend 16 MiB on it, or
- * LPM_LAYOUT_COMPACT for a large one that cannot. The image is built
- * without the direct layout: there it is refused (0 bytes, NULL table). */
+ * table that can spend 16 MiB on it, or LPM_LAYOUT_COMPACT for a large one
+ * whose routes are known to share their /16s and /24s (its worst case is
+ * 2 KiB a route; refused past 2^19 routes). The image is built without the
+ * direct layout: there it is refused (0 bytes, NULL table). */
 enum lpm_layout {
     LPM_LAYOUT_AUTO,
     LPM_LAYOUT_COMPACT,
@@ -45,8 +46,8 @@ enum lpm_layout {
 };
 
 /* Bytes lpm_create needs for max_routes routes. Compact layout: the worst
- * case the design allows (a caller may give less and get -PM_ENOMEM on
- * add). Direct layout: 16 MiB of codes plus a budget for the rest; past it
+ * case the design allows, two 1 KiB nodes a route (a caller may give less
+ * and get -PM_ENOMEM on add). Direct layout: 16 MiB of codes plus a budget for the rest; past it
  * lookups in the /24s concerned get slower, never wrong, and updates never
  * fail for memory. */
 size_t lpm_mem_bytes(uint32_t max_routes);
