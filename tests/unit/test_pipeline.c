@@ -259,7 +259,9 @@ static void router_drop(void *ctx, struct pktbuf *pkt, enum drop_reason why)
     pipeline_drop(ctx, pkt, why);
 }
 
-CHECKED_TEST(pipeline, router_mode_answers_arp_for_its_address_out_the_same_port, balanced_and_no_leak)
+/* Router mode on ports 0 (10.0.0.1/24) and 1 (10.1.0.1/24, a static
+ * neighbour 10.1.0.2 at MAC_B). */
+static void router_two_ports(void)
 {
     cfg.mode = CONFIG_MODE_ROUTER;
     pipeline_init(&pl, &cfg, devs, 2, pool);
@@ -270,6 +272,13 @@ CHECKED_TEST(pipeline, router_mode_answers_arp_for_its_address_out_the_same_port
     pl.router = router_create(table_mem[1], router_mem_bytes(), lpm, &io);
     cr_assert_not_null(pl.router);
     cr_assert_eq(router_add_port(pl.router, 0, 0x0a000001, 24, ports[0].nd.mac), 0);
+    cr_assert_eq(router_add_port(pl.router, 1, 0x0a010001, 24, ports[1].nd.mac), 0);
+    cr_assert_eq(router_add_neighbor(pl.router, 0x0a010002, MAC_B), 0);
+}
+
+CHECKED_TEST(pipeline, router_mode_answers_arp_for_its_address_out_the_same_port, balanced_and_no_leak)
+{
+    router_two_ports();
     uint8_t f[60] = { 0 };
     memset(f, 0xff, 6);
     memcpy(f + 6, MAC_A, 6);
@@ -294,23 +303,6 @@ static enum pipeline_verdict prog_pass(void *ctx, struct pktbuf *pkt, uint16_t *
 {
     (void)ctx, (void)pkt, (void)port;
     return PIPELINE_PASS;
-}
-
-/* Router mode on ports 0 (10.0.0.1/24) and 1 (10.1.0.1/24, a static
- * neighbour 10.1.0.2 at MAC_B). */
-static void router_two_ports(void)
-{
-    cfg.mode = CONFIG_MODE_ROUTER;
-    pipeline_init(&pl, &cfg, devs, 2, pool);
-    table_mem[0] = malloc(lpm_mem_bytes(64));
-    table_mem[1] = malloc(router_mem_bytes());
-    struct lpm *lpm = lpm_create(table_mem[0], lpm_mem_bytes(64), 64);
-    struct router_io io = { .pool = pool, .emit = router_emit, .drop = router_drop, .ctx = &pl };
-    pl.router = router_create(table_mem[1], router_mem_bytes(), lpm, &io);
-    cr_assert_not_null(pl.router);
-    cr_assert_eq(router_add_port(pl.router, 0, 0x0a000001, 24, ports[0].nd.mac), 0);
-    cr_assert_eq(router_add_port(pl.router, 1, 0x0a010001, 24, ports[1].nd.mac), 0);
-    cr_assert_eq(router_add_neighbor(pl.router, 0x0a010002, MAC_B), 0);
 }
 
 /* make_udp's frame to the router's port 0 with a UDP length of 200, past
