@@ -255,25 +255,6 @@ hit:
     return 0;
 }
 
-/* Starts the load of what a lookup of addr will read first beyond the
- * small, cache-resident parts: the /24's code (direct layout) or the line
- * of the root slot's node that the lookup reads (compact layout). For a
- * caller that knows addresses a little ahead of their lookups. */
-static inline void lpm_prefetch(const struct lpm *t, uint32_t addr)
-{
-    const struct lpm_front *f = lpm_front(t);
-    uint32_t e;
-
-    if (lpm_is_direct(f)) {
-        __builtin_prefetch(&f->codes[addr >> 8]);
-        return;
-    }
-    e = f->root[addr >> 16];
-    if (lpm_entry_is_node(e))
-        __builtin_prefetch((const uint8_t *)f->root +
-                           (((size_t)e + (addr >> 8)) * 4 - (size_t)LPM_ROOT_BIAS * 4));
-}
-
 static inline int lpm_lookup(const struct lpm *t, uint32_t addr, uint32_t *next_hop)
 {
     const struct lpm_front *f = lpm_front(t);
