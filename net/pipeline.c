@@ -53,6 +53,14 @@ static inline bool capturing(const struct pipeline *pl)
     return __builtin_expect(pl->capture != NULL && pl->capture->active, 0);
 }
 
+/* A copy of pkt for the running capture, if it watches point pt of port. */
+static void capture_at(struct pipeline *pl, const struct pktbuf *pkt, enum capture_point pt,
+                       uint16_t port, enum drop_reason why)
+{
+    if (capture_wants(pl->capture, pt, port))
+        capture_packet(pl->capture, pkt, pt, port, (uint16_t)why, pl->now_ns);
+}
+
 /* Counted, and queued to be freed with the burst's other drops. */
 static inline void drop_append(struct pipeline *pl, struct pktbuf *pkt, enum drop_reason why)
 {
@@ -64,10 +72,8 @@ static inline void drop_append(struct pipeline *pl, struct pktbuf *pkt, enum dro
 
 void pipeline_drop(struct pipeline *pl, struct pktbuf *pkt, enum drop_reason why)
 {
-    if (capturing(pl) && why != DROP_NONE &&
-        capture_wants(pl->capture, CAPTURE_POINT_DROP, pkt->port))
-        capture_packet(pl->capture, pkt, CAPTURE_POINT_DROP, pkt->port, (uint16_t)why,
-                       pl->now_ns);
+    if (capturing(pl) && why != DROP_NONE)
+        capture_at(pl, pkt, CAPTURE_POINT_DROP, pkt->port, why);
     drop_append(pl, pkt, why);
 }
 
@@ -100,8 +106,8 @@ void pipeline_emit(struct pipeline *pl, uint16_t port, struct pktbuf *pkt)
         pipeline_drop(pl, pkt, DROP_NO_OUTPUT);
         return;
     }
-    if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_TX, port))
-        capture_packet(pl->capture, pkt, CAPTURE_POINT_TX, port, 0, pl->now_ns);
+    if (capturing(pl))
+        capture_at(pl, pkt, CAPTURE_POINT_TX, port, DROP_NONE);
     tx_append(pl, &pl->ports[port], pkt);
 }
 
@@ -311,11 +317,7 @@ static const enum capture_point seen_points[] = {
 static void capture_seen(void *ctx, const struct pktbuf *pkt, enum router_seen point,
                          uint16_t port, enum drop_reason why)
 {
-    struct pipeline *pl = ctx;
-    enum capture_point pt = seen_points[point];
-
-    if (capture_wants(pl->capture, pt, port))
-        capture_packet(pl->capture, pkt, pt, port, (uint16_t)why, pl->now_ns);
+    capture_at(ctx, pkt, seen_points[point], port, why);
 }
 
 /* Room for n more packets in every TX batch and in the drop batch, and out
@@ -366,8 +368,8 @@ static void run_router_fast(struct pipeline *pl, uint16_t in_port, struct pktbuf
         n -= done;
         if (done < chunk) {
             pkts[0]->port = in_port;
-            if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_RX, in_port))
-                capture_packet(pl->capture, pkts[0], CAPTURE_POINT_RX, in_port, 0, pl->now_ns);
+            if (capturing(pl))
+                capture_at(pl, pkts[0], CAPTURE_POINT_RX, in_port, DROP_NONE);
             run_one(pl, pkts[0]);
             pkts++;
             n--;
@@ -390,8 +392,8 @@ void pipeline_run(struct pipeline *pl, uint16_t in_port, struct pktbuf **pkts, u
         if (i + PREFETCH_AHEAD < n)
             __builtin_prefetch(pktbuf_data(pkts[i + PREFETCH_AHEAD]));
         pkts[i]->port = in_port;
-        if (capturing(pl) && capture_wants(pl->capture, CAPTURE_POINT_RX, in_port))
-            capture_packet(pl->capture, pkts[i], CAPTURE_POINT_RX, in_port, 0, now_ns);
+        if (capturing(pl))
+            capture_at(pl, pkts[i], CAPTURE_POINT_RX, in_port, DROP_NONE);
         run_one(pl, pkts[i]);
     }
 }
