@@ -211,6 +211,10 @@ static int setup_mode(const struct config *cfg)
         return -PM_ENOMEM;
     pipeline_init(pl, cfg, devs, nb_fwd_ports, pkt_pool);
     *acl = cfg->acl;
+    size_t acl_bytes = acl_mem_bytes(acl->nb_rules);
+    void *acl_mem = kmem_alloc(acl_bytes, 64);
+    if (acl_mem == NULL || acl_build(acl, acl_mem, acl_bytes) < 0)
+        return -PM_ENOMEM;
     pl->acl = acl;
     if (cfg->mode == CONFIG_MODE_BRIDGE) {
         size_t bytes = bridge_mem_bytes(BRIDGE_MAX_MACS);
@@ -289,8 +293,9 @@ int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
     }
     describe_ports(cfg);
     if (acl->nb_rules > 0 || acl->default_action == ACL_DENY)
-        kprintf("acl: %u rules, default %s\n", acl->nb_rules,
-                acl->default_action == ACL_DENY ? "deny" : "allow");
+        kprintf("acl: %u rules, default %s, classifier %zu bytes\n", acl->nb_rules,
+                acl->default_action == ACL_DENY ? "deny" : "allow",
+                acl_mem_bytes(acl->nb_rules));
     return nb_ports;
 }
 

@@ -155,6 +155,9 @@ static void acl_fill_pktmetal(struct acl *acl, const struct pipe_common *c)
     }
     acl->nb_rules = NB_ACL_RULES;
     acl->default_action = ACL_ALLOW;
+    size_t bytes = acl_mem_bytes(acl->nb_rules);
+    if (acl_build(acl, bench_alloc(bytes), bytes) != 0)
+        bench_fail("acl_build failed");
 }
 
 /* DPDK's 5-tuple layout as l3fwd's ACL uses it: offsets from the protocol
