@@ -834,14 +834,7 @@ int acl_classify(const struct acl *acl, const struct acl_key *key)
 
 enum acl_action acl_match(struct acl *acl, const struct acl_key *key)
 {
-    int i = acl_classify(acl, key);
-
-    if (i < 0) {
-        acl->default_hits++;
-        return acl->default_action;
-    }
-    acl->rules[i].hits++;
-    return acl->rules[i].action;
+    return acl_count(acl, acl_classify(acl, key));
 }
 
 /* --- the `acl` command ------------------------------------------------- */

@@ -296,13 +296,13 @@ static void run_one(struct pipeline *pl, struct pktbuf *pkt)
     }
 }
 
-/* Router mode's fast path, router_forward_burst, when nothing else has to
- * decide about a packet before the router: no program, no active ACL. A
- * running capture watches it through router_burst_out.seen. */
+/* Router mode's fast path, router_forward_burst, when nothing but the ACL
+ * has to decide about a packet before the router: no program. The ACL
+ * goes with it (router_burst_out.acl); a running capture watches it through
+ * router_burst_out.seen. */
 static bool router_fast_path_ok(const struct pipeline *pl)
 {
-    return pl->mode == CONFIG_MODE_ROUTER && pl->router != NULL && pl->prog == NULL &&
-           !acl_active(pl);
+    return pl->mode == CONFIG_MODE_ROUTER && pl->router != NULL && pl->prog == NULL;
 }
 
 static const enum capture_point seen_points[] = {
@@ -339,6 +339,7 @@ static void router_out_open(struct pipeline *pl, struct router_burst_out *out, u
     out->drop_counts = pl->drops;
     out->seen = capturing(pl) ? capture_seen : NULL;
     out->seen_ctx = pl;
+    out->acl = acl_active(pl) ? pl->acl : NULL;
 }
 
 static void router_out_close(struct pipeline *pl, const struct router_burst_out *out)

@@ -1022,6 +1022,11 @@ void router_input(struct router *r, struct pktbuf *pkt, const struct pkt_info *p
  *                              neigh_output would use with no side effect
  *                              but neigh_touch: forwarded (forward_rewrite)
  *
+ * With an ACL (router_burst_out.acl), its verdict comes first, as in the
+ * pipeline: the L4 header must pass parse_frame's length rules (TCP and
+ * UDP, whose ports the ACL reads; ICMP at least 8 bytes), a denied packet
+ * is dropped, and the rule's hit is counted once the packet is settled.
+ *
  * Anything else (ARP, ICMP to answer, options, TTL expiry, no route, a
  * neighbour to resolve or probe, a packet to us) ends the run, and the
  * pipeline gives that packet to parse_frame and router_input, in order.
@@ -1129,14 +1134,62 @@ static inline void fast_rewrite(struct pktbuf *pkt, uint8_t *frame, const uint8_
     frame_set_len(pkt, (uint16_t)(ETH_HDR_LEN + pm_ntohs(ip->total_len)));
 }
 
+/* A settled drop: untouched, into the drop batch, counted under why. */
+static inline __attribute__((always_inline)) void fast_drop(struct pktbuf *pkt, uint16_t in_port,
+                                                           struct router_burst_out *out,
+                                                           enum drop_reason why, bool watched)
+{
+    pkt->port = in_port;
+    if (watched) {
+        out->seen(out->seen_ctx, pkt, ROUTER_SEEN_RX, in_port, DROP_NONE);
+        out->seen(out->seen_ctx, pkt, ROUTER_SEEN_DROP, in_port, why);
+    }
+    out->drop_counts[why]++;
+    *out->drop_next++ = pkt;
+}
+
+/* The ACL's rule for a plain IPv4 frame (parse_ipv4_plain_ok) into *rule,
+ * without counting it; false when its L4 header is one parse_frame might
+ * refuse (the general path then says why). */
+static bool fast_acl_rule(const struct acl *acl, const uint8_t *frame, int *rule)
+{
+    const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(frame + ETH_HDR_LEN);
+    const uint8_t *l4 = frame + ETH_HDR_LEN + sizeof(*ip);
+    uint16_t l4_len = (uint16_t)(pm_ntohs(ip->total_len) - sizeof(*ip));
+    struct acl_key key = { .family = 4, .proto = ip->proto };
+
+    switch (ip->proto) {
+    case IPPROTO_TCP_:
+    case IPPROTO_UDP_:
+        if (ip->proto == IPPROTO_TCP_ ? !parse_tcp_len_ok(l4, l4_len)
+                                      : !parse_udp_len_ok(l4, l4_len, false))
+            return false;
+        key.has_ports = true;
+        key.sport = (uint16_t)(l4[0] << 8 | l4[1]);   /* the same place in both */
+        key.dport = (uint16_t)(l4[2] << 8 | l4[3]);
+        break;
+    case IPPROTO_ICMP_:
+    case IPPROTO_ICMPV6_:
+        if (l4_len < 8)
+            return false;
+        break;
+    }
+    __builtin_memcpy(key.src, &ip->src, 4);
+    __builtin_memcpy(key.dst, &ip->dst, 4);
+    *rule = acl_classify(acl, &key);
+    return true;
+}
+
 /* Settles pkt into out, or returns false, having changed nothing. in_mac
- * is the input port's mac_word; with watched, out->seen sees the packet
- * (router.h). Always inlined: watched is a constant in each loop. */
+ * is the input port's mac_word; with watched, out->seen sees the packet;
+ * with filtered, out->acl decides first (router.h). Always
+ * inlined: watched and filtered are constants in each loop, so the loop
+ * without either pays nothing for them. */
 static inline __attribute__((always_inline)) bool fast_one(struct router *r, uint64_t in_mac,
                                                           uint16_t in_port, struct pktbuf *pkt,
                                                           uint64_t now_ns,
                                                           struct router_burst_out *out,
-                                                          bool watched)
+                                                          bool watched, bool filtered)
 {
     uint8_t *frame = pktbuf_data(pkt);
     struct ipv4_words w;
@@ -1145,6 +1198,16 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, uin
     if (pkt->data_len > ETH_HDR_LEN + ROUTER_MTU || !parse_ipv4_plain_ok(frame, pkt->data_len, &w) ||
         !frame_to_mac(frame, in_mac))
         return false;
+    int rule = -1;
+    if (filtered) {
+        if (!fast_acl_rule(out->acl, frame, &rule))
+            return false;
+        if ((rule < 0 ? out->acl->default_action : out->acl->rules[rule].action) == ACL_DENY) {
+            acl_count(out->acl, rule);
+            fast_drop(pkt, in_port, out, DROP_ACL_DENY, watched);
+            return true;
+        }
+    }
     const struct ipv4_hdr *ip = (const struct ipv4_hdr *)(frame + ETH_HDR_LEN);
     uint32_t src = pm_ntohl((uint32_t)(w.w1 >> 32)), dst = pm_ntohl(w.w2);
     /* the first octets, loaded as bytes: cheaper than shifting them out */
@@ -1156,13 +1219,9 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, uin
         if (why == FAST_SLOW)
             return false;
         if (why != DROP_NONE) {
-            pkt->port = in_port;
-            if (watched) {
-                out->seen(out->seen_ctx, pkt, ROUTER_SEEN_RX, in_port, DROP_NONE);
-                out->seen(out->seen_ctx, pkt, ROUTER_SEEN_DROP, in_port, (enum drop_reason)why);
-            }
-            out->drop_counts[why]++;
-            *out->drop_next++ = pkt;
+            if (filtered)
+                acl_count(out->acl, rule);
+            fast_drop(pkt, in_port, out, (enum drop_reason)why, watched);
             return true;
         }
     }
@@ -1188,6 +1247,8 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, uin
     out->tx_next[port] = tx + 1;
     pkt->port = in_port;
     neigh_touch(n, now_ns);
+    if (filtered)
+        acl_count(out->acl, rule);
     if (watched) {
         out->seen(out->seen_ctx, pkt, ROUTER_SEEN_RX, in_port, DROP_NONE);
         fast_rewrite(pkt, frame, macs);
@@ -1210,6 +1271,31 @@ static void fast_copies_check(struct router *r)
     r->fwd_gen = r->neigh.gen;
 }
 
+/* router_forward_burst's loops with a capture watching or an ACL, apart:
+ * in the same function they would cost the plain loop registers. */
+static __attribute__((noinline)) uint16_t
+fast_run_watched_or_filtered(struct router *r, uint64_t in_mac, uint16_t in_port,
+                             struct pktbuf *const *pkts, uint16_t n, uint64_t now_ns,
+                             struct router_burst_out *out)
+{
+    uint16_t i = 0;
+
+    if (out->seen == NULL) {
+        for (; i < n; i++)
+            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, false, true))
+                break;
+    } else if (out->acl == NULL) {
+        for (; i < n; i++)
+            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, true, false))
+                break;
+    } else {
+        for (; i < n; i++)
+            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, true, true))
+                break;
+    }
+    return i;
+}
+
 uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf *const *pkts,
                               uint16_t n, uint64_t now_ns, struct router_burst_out *out)
 {
@@ -1221,14 +1307,12 @@ uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf 
         return 0;
     uint64_t in_mac = in->mac_word;
     fast_copies_check(r);
-    if (out->seen == NULL) {
+    if (out->seen == NULL && out->acl == NULL) {
         for (; i < n; i++)
-            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, false))
+            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, false, false))
                 break;
     } else {
-        for (; i < n; i++)
-            if (!fast_one(r, in_mac, in_port, pkts[i], now_ns, out, true))
-                break;
+        i = fast_run_watched_or_filtered(r, in_mac, in_port, pkts, n, now_ns, out);
     }
     r->stats.forwarded += (uint64_t)(i - (out->drop_next - drop_next));
     return i;

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/acl.h"
 #include "net/drop.h"
 #include "net/lpm.h"
 #include "net/parse.h"
@@ -124,13 +125,18 @@ struct router_burst_out {
     void (*seen)(void *ctx, const struct pktbuf *pkt, enum router_seen point, uint16_t port,
                  enum drop_reason why);
     void *seen_ctx;
+    /* When set, the ACL that parse_frame's caller would apply before
+     * router_input: a packet it denies is settled as a DROP_ACL_DENY drop,
+     * and each settled packet counts its hit, as acl_match would. */
+    struct acl *acl;
 };
 
 /* The forwarding fast path (router.c): settles pkts[0..], received on
  * in_port, in order, up to the first it cannot, without parse_frame. Each
  * settled packet is either forwarded (rewritten, into out->tx) or refused
- * for its destination (untouched, into out->drop), exactly as parse_frame
- * and router_input would have done; its pkt->port is set to in_port.
+ * for its destination or by out->acl (untouched, into out->drop), exactly
+ * as parse_frame, the ACL and router_input would have done; its pkt->port
+ * is set to in_port.
  * Returns how many it settled; the next packet, if any, needs parse_frame
  * and router_input. */
 uint16_t router_forward_burst(struct router *r, uint16_t in_port, struct pktbuf *const *pkts,

@@ -176,6 +176,9 @@ static void setup(void)
     add_acl("deny proto tcp dport 22");
     add_acl("deny src 10.9.0.0/16");
     add_acl("allow proto udp sport 1000-2000 dst 2001:db8::/32");
+    size_t acl_bytes = acl_mem_bytes(cfg.acl.nb_rules);   /* as ports_init does */
+    if (acl_build(&cfg.acl, malloc(acl_bytes), acl_bytes) != 0)
+        abort();
 
     cfg.mode = CONFIG_MODE_ROUTER;
     pipeline_init(&pl_router, &cfg, devs, NB_PORTS, pool);

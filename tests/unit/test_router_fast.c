@@ -12,8 +12,11 @@
  * the fast path is for, every destination and source class the router
  * treats specially, neighbours in each state, and the base frame with each
  * of its first 64 bytes changed, with and without the checksum resealed,
- * cut short and padded.
+ * cut short and padded; and all of that again with an ACL in front, built
+ * into its classifier in the fast world and scanned in the other, which
+ * must count the same hits.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,7 +324,7 @@ static void expect_same(const struct frame *f, uint64_t now_ns, const char *what
 
 /* ---- tests --------------------------------------------------------------- */
 
-Test(router_fast, every_destination_and_source_class_matches_the_general_path)
+static void class_frames(void)
 {
     static const uint32_t dsts[] = {
         0xc0a80101, 0xac100505, 0x0a010002, 0x0a010003, 0x0a010007, 0xc6336407, 0xcb007107,
@@ -346,7 +349,7 @@ Test(router_fast, every_destination_and_source_class_matches_the_general_path)
     cr_assert_gt(nb_forwarded, 20, "some frames were forwarded");
 }
 
-Test(router_fast, every_byte_changed_matches_the_general_path)
+static void changed_byte_frames(void)
 {
     static const uint8_t values[] = { 0x00, 0x01, 0x05, 0x06, 0x08, 0x11, 0x45, 0x46, 0x7f,
                                       0x80, 0xfe, 0xff };
@@ -372,7 +375,7 @@ Test(router_fast, every_byte_changed_matches_the_general_path)
     cr_assert_gt(nb_forwarded, 100);
 }
 
-Test(router_fast, ttl_lengths_and_neighbour_states_match_the_general_path)
+static void ttl_length_and_neighbour_frames(void)
 {
     struct frame f;
     uint64_t now = 2 * NS_PER_S;
@@ -416,6 +419,105 @@ Test(router_fast, ttl_lengths_and_neighbour_states_match_the_general_path)
     router_get_stats(fast.r, &st);
     cr_assert_gt(st.neigh_failures, 2, "the neighbours failed on the way");
     cr_assert_gt(nb_forwarded, 10);
+}
+
+Test(router_fast, every_destination_and_source_class_matches_the_general_path)
+{
+    class_frames();
+}
+
+Test(router_fast, every_byte_changed_matches_the_general_path)
+{
+    changed_byte_frames();
+}
+
+Test(router_fast, ttl_lengths_and_neighbour_states_match_the_general_path)
+{
+    ttl_length_and_neighbour_frames();
+}
+
+/* ---- with an ACL ---------------------------------------------------------- */
+
+/* Rules that the frames above meet in every way: denied and allowed by
+ * ports, protocol, source and destination, before and after the router's
+ * own drops, and for frames the router would forward. */
+static const char *const acl_lines[] = {
+    "deny proto udp dst 192.168.3.0/24 dport 5001",
+    "allow proto tcp sport 40000",
+    "deny proto icmp dst 172.16.0.0/12",
+    "deny src 10.0.0.1/32",
+    "deny dst 8.8.8.0/24",
+    "allow proto udp sport 4000 dst 10.0.0.0/8",
+    "deny proto udp dst 224.0.0.0/4",
+    "deny proto tcp dport 0-79",
+};
+
+static void *acl_mem;
+
+static void world_acl(struct world *w, bool build)
+{
+    char why[128];
+
+    acl_init(&w->cfg.acl);
+    for (size_t i = 0; i < sizeof(acl_lines) / sizeof(acl_lines[0]); i++) {
+        char text[128];
+        struct config_token toks[16];
+        size_t n = 0;
+        snprintf(text, sizeof(text), "%s", acl_lines[i]);
+        for (char *save, *t = strtok_r(text, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            toks[n++] = (struct config_token){ t, strlen(t) };
+        cr_assert_eq(acl_parse(&w->cfg.acl, toks, n, (uint32_t)i + 1, why, sizeof(why)), 0,
+                     "%s: %s", acl_lines[i], why);
+    }
+    if (build) {
+        size_t bytes = acl_mem_bytes(w->cfg.acl.nb_rules);
+        acl_mem = malloc(bytes);
+        cr_assert_eq(acl_build(&w->cfg.acl, acl_mem, bytes), 0);
+    }
+    w->pl.acl = &w->cfg.acl;
+}
+
+static void expect_same_hits(void)
+{
+    const struct acl *a = &fast.cfg.acl, *b = &general.cfg.acl;
+    uint64_t total = a->default_hits;
+
+    for (unsigned i = 0; i < a->nb_rules; i++) {
+        cr_assert_eq(a->rules[i].hits, b->rules[i].hits, "rule %u (%s): %llu hits (fast) vs %llu",
+                     i, acl_lines[i], (unsigned long long)a->rules[i].hits,
+                     (unsigned long long)b->rules[i].hits);
+        total += a->rules[i].hits;
+    }
+    cr_assert_eq(a->default_hits, b->default_hits, "default: %llu hits (fast) vs %llu",
+                 (unsigned long long)a->default_hits, (unsigned long long)b->default_hits);
+    cr_assert_gt(total, 0);
+}
+
+Test(router_fast, with_an_acl_every_class_and_changed_byte_matches_the_general_path)
+{
+    world_acl(&fast, true);
+    world_acl(&general, false);
+    cr_assert_not_null(fast.cfg.acl.classifier);
+    class_frames();
+    changed_byte_frames();
+    expect_same_hits();
+    uint64_t denied = fast.pl.drops[DROP_ACL_DENY];
+    cr_assert_gt(denied, 100, "the ACL denied frames");
+    /* The same with "default deny": every frame no rule allows is dropped. */
+    fast.cfg.acl.default_action = general.cfg.acl.default_action = ACL_DENY;
+    class_frames();
+    expect_same_hits();
+    cr_assert_gt(fast.pl.drops[DROP_ACL_DENY], 2 * denied);
+    free(acl_mem);
+}
+
+Test(router_fast, with_an_acl_ttl_lengths_and_neighbour_states_match_the_general_path)
+{
+    world_acl(&fast, true);
+    world_acl(&general, false);
+    ttl_length_and_neighbour_frames();
+    expect_same_hits();
+    free(acl_mem);
 }
 
 /* The fast path keeps a copy of a gateway's MACs: each change of its
