@@ -135,8 +135,10 @@ static enum netdev_wake halt_until_rx(uint16_t nb_frames, uint32_t us)
 
     for (unsigned i = 0; i < nb_ports && worst == NETDEV_WAKE_ARMED; i++)
         worst = netdev_rx_wake(ports[i], nb_frames);
-    if (worst == NETDEV_WAKE_ARMED)
+    if (worst == NETDEV_WAKE_ARMED) {
         halt_for(us);
+        stats.batch_halts += nb_frames > 1;
+    }
     for (unsigned i = 0; i < nb_ports; i++)
         netdev_rx_wake(ports[i], 0);
     if (worst == NETDEV_WAKE_PENDING)

@@ -39,6 +39,7 @@ struct idle_stats {
     uint64_t halted_ns;
     uint64_t woken_early;     /* halts ended before their timer: a frame, in practice */
     uint64_t wake_races;      /* halts skipped: the frames came while the ports were armed */
+    uint64_t batch_halts;     /* of halts: idle-batch's, waiting for a batch while traffic flows */
 };
 
 /*

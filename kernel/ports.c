@@ -47,7 +47,7 @@ static struct capture *cap;
  * TSC cycles spent from rx_burst's return to the end of the TX flush. */
 static uint64_t nb_polls, nb_busy_polls, pipeline_cycles, pipeline_pkts;
 static uint64_t last_polls, last_busy, last_cycles, last_pkts, last_halted_ns, last_halts;
-static uint64_t last_woken_early;
+static uint64_t last_woken_early, last_batch_halts;
 static struct pool *pkt_pool;
 static uint32_t pool_baseline_in_use;
 static struct pipeline *pl;
@@ -465,16 +465,17 @@ static void json_tail(bool advance)
     idle_get_stats(&idle);
     uint64_t halts = idle.halts - last_halts, halted_ns = idle.halted_ns - last_halted_ns;
     uint64_t woken_early = idle.woken_early - last_woken_early;
+    uint64_t batch_halts = idle.batch_halts - last_batch_halts;
     json_out("},\"pool\":{\"in_use\":%u,\"total\":%u,\"rejected_puts\":%llu},"
              "\"loop\":{\"polls\":%llu,\"busy\":%llu.%03llu,\"cycles_per_pkt\":%llu,"
-             "\"halts\":%llu,\"halted_ms\":%llu,\"woken_early\":%llu,\"pipeline_pkts\":%llu,"
-             "\"pipeline_cycles\":%llu},",
+             "\"halts\":%llu,\"halted_ms\":%llu,\"woken_early\":%llu,\"batch_halts\":%llu,"
+             "\"pipeline_pkts\":%llu,\"pipeline_cycles\":%llu},",
              pool_in_use(pkt_pool), pkt_pool->nb_bufs,
              (unsigned long long)pkt_pool->nb_put_rejected, (unsigned long long)polls,
              (unsigned long long)busy_milli / 1000, (unsigned long long)busy_milli % 1000,
              (unsigned long long)(pkts ? cycles / pkts : 0), (unsigned long long)halts,
              (unsigned long long)halted_ns / 1000000, (unsigned long long)woken_early,
-             (unsigned long long)pipeline_pkts,
+             (unsigned long long)batch_halts, (unsigned long long)pipeline_pkts,
              (unsigned long long)pipeline_cycles);
     json_ledger();
     json_out("\"capture\":{\"active\":%s,\"captured\":%llu,\"queue_drops\":%llu,"
@@ -488,6 +489,7 @@ static void json_tail(bool advance)
     last_halts = idle.halts;
     last_halted_ns = idle.halted_ns;
     last_woken_early = idle.woken_early;
+    last_batch_halts = idle.batch_halts;
     last_polls = nb_polls;
     last_busy = nb_busy_polls;
     last_pkts = pipeline_pkts;

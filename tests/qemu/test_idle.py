@@ -89,6 +89,10 @@ def test_idle_batch_wakes_on_the_kth_frame_virtio(image):
               f"not every frame was reflected: rc {r.returncode}\n{r.stdout}{r.stderr}", m)
         after = stats_json(m)
         check_halts_ended_by_frames(m, before, after, "while frames trickled in", 300)
+        batch = after["loop"]["batch_halts"] - before["loop"]["batch_halts"]
+        check(0 < batch <= after["loop"]["halts"] - before["loop"]["halts"],
+              f"batch halts should be counted among the halts: {before['loop']} -> "
+              f"{after['loop']}", m)
         quit_clean(m)
 
 
@@ -103,4 +107,6 @@ def test_idle_batch_is_ignored_with_an_e1000(image):
                    "--expect-all", "--wait-ms", "2000")
         check(r.returncode == 0 and "result: PASS" in r.stdout,
               f"not every frame was reflected: rc {r.returncode}\n{r.stdout}{r.stderr}", m)
+        check(stats_json(m)["loop"]["batch_halts"] == 0,
+              "with idle-batch ignored no halt should be a batch halt", m)
         quit_clean(m)
