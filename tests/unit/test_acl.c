@@ -647,6 +647,49 @@ Test(acl, match_counts_hits_per_rule_and_for_the_default)
     cr_assert_eq(acl.default_hits, 2);
 }
 
+/* --- the classifier's life cycle --------------------------------------- */
+
+static uint64_t build_mem[(1u << 18) / 8];      /* more than 256 rules need */
+
+Test(acl, build_refuses_too_little_or_misaligned_memory_and_leaves_the_scan)
+{
+    add("deny proto tcp dport 22");
+    size_t need = acl_mem_bytes(acl.nb_rules);
+
+    cr_assert_leq(acl_mem_bytes(ACL_MAX_RULES), sizeof(build_mem));
+    cr_assert_eq(acl_build(&acl, build_mem, need - 1), -PM_ENOSPC);
+    cr_assert_null(acl.classifier);
+    cr_assert_eq(acl_build(&acl, (uint8_t *)build_mem + 4, need), -PM_EINVAL);
+    cr_assert_null(acl.classifier);
+    cr_assert_eq(classify(key4(IPPROTO_TCP_, "1.1.1.1", "2.2.2.2", 1, 22)), 0, "the scan answers");
+    cr_assert_eq(acl_build(&acl, build_mem, need), 0);
+    cr_assert_not_null(acl.classifier);
+    cr_assert_eq(classify(key4(IPPROTO_TCP_, "1.1.1.1", "2.2.2.2", 1, 22)), 0);
+    cr_assert_eq(classify(key4(IPPROTO_TCP_, "1.1.1.1", "2.2.2.2", 1, 23)), -1);
+}
+
+Test(acl, a_rule_added_after_the_build_is_matched_by_the_scan_until_rebuilt)
+{
+    add("deny proto tcp dport 22");
+    cr_assert_eq(acl_build(&acl, build_mem, sizeof(build_mem)), 0);
+    add("deny proto udp");
+
+    cr_assert_null(acl.classifier, "the classifier knows nothing of the new rule");
+    cr_assert_eq(classify(key4(IPPROTO_UDP_, "1.1.1.1", "2.2.2.2", 1, 2)), 1);
+    cr_assert_eq(acl_build(&acl, build_mem, sizeof(build_mem)), 0);
+    cr_assert_eq(classify(key4(IPPROTO_UDP_, "1.1.1.1", "2.2.2.2", 1, 2)), 1);
+    cr_assert_eq(classify(key4(IPPROTO_TCP_, "1.1.1.1", "2.2.2.2", 1, 22)), 0);
+}
+
+Test(acl, an_empty_table_builds_and_allows_everything)
+{
+    cr_assert_eq(acl_build(&acl, build_mem, acl_mem_bytes(0)), 0);
+    struct acl_key k = key6(IPPROTO_TCP_, "::1", "::2", 1, 2);
+
+    cr_assert_eq(acl_classify(&acl, &k), -1);
+    cr_assert_eq(acl_match(&acl, &k), ACL_ALLOW);
+}
+
 Test(acl, classify_counts_nothing)
 {
     add("deny proto tcp");
