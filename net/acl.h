@@ -81,16 +81,21 @@ int acl_build(struct acl *acl, void *mem, size_t bytes);
 enum acl_action acl_match(struct acl *acl, const struct acl_key *key);
 /* Index of the rule that matches, or -1 for the default; no counting. */
 int acl_classify(const struct acl *acl, const struct acl_key *key);
+/* The action of acl_classify's answer rule (-1: the default). */
+static inline enum acl_action acl_rule_action(const struct acl *acl, int rule)
+{
+    return rule < 0 ? acl->default_action : acl->rules[rule].action;
+}
+
 /* What acl_match does with acl_classify's answer: counts the hit of rule
  * (-1: the default) and returns its action. */
 static inline enum acl_action acl_count(struct acl *acl, int rule)
 {
-    if (rule < 0) {
+    if (rule < 0)
         acl->default_hits++;
-        return acl->default_action;
-    }
-    acl->rules[rule].hits++;
-    return acl->rules[rule].action;
+    else
+        acl->rules[rule].hits++;
+    return acl_rule_action(acl, rule);
 }
 /* The `acl` console command: one line per rule with its hits, via put. */
 void acl_print(const struct acl *acl, int (*print)(const char *fmt, ...));

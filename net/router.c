@@ -1202,7 +1202,7 @@ static inline __attribute__((always_inline)) bool fast_one(struct router *r, uin
     if (filtered) {
         if (!fast_acl_rule(out->acl, frame, &rule))
             return false;
-        if ((rule < 0 ? out->acl->default_action : out->acl->rules[rule].action) == ACL_DENY) {
+        if (acl_rule_action(out->acl, rule) == ACL_DENY) {
             acl_count(out->acl, rule);
             fast_drop(pkt, in_port, out, DROP_ACL_DENY, watched);
             return true;

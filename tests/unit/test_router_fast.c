@@ -511,6 +511,25 @@ Test(router_fast, with_an_acl_every_class_and_changed_byte_matches_the_general_p
     free(acl_mem);
 }
 
+/* The fast path's fourth loop: a capture watching while the ACL decides. */
+Test(router_fast, with_an_acl_and_a_capture_running_the_copies_match_the_general_path)
+{
+    static const char start[] = "start points=rx*,tx*,drop* bpf=000600000000ffff";
+    char reply[160];
+
+    world_acl(&fast, true);
+    world_acl(&general, false);
+    capture_command(&fast.cap, start, NB_WPORTS, reply, sizeof(reply));
+    cr_assert(strstr(reply, "ok") != NULL, "%s", reply);
+    capture_command(&general.cap, start, NB_WPORTS, reply, sizeof(reply));
+    cr_assert(strstr(reply, "ok") != NULL, "%s", reply);
+    class_frames();
+    expect_same_hits();
+    cr_assert_eq(fast.cap.captured, general.cap.captured);
+    cr_assert_gt(fast.pl.drops[DROP_ACL_DENY], 100, "the ACL denied frames");
+    free(acl_mem);
+}
+
 Test(router_fast, with_an_acl_ttl_lengths_and_neighbour_states_match_the_general_path)
 {
     world_acl(&fast, true);
