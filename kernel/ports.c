@@ -30,6 +30,7 @@
 
 #define BRIDGE_MAX_MACS 4096
 #define BRIDGE_AGE_EVERY_NS 1000000000ull
+#define LINK_POLL_NS        10000000ull      /* 10 ms */
 
 struct port_state {
     struct netdev *dev;
@@ -55,7 +56,7 @@ static struct lpm *lpm;
 static struct router *router;
 static struct bridge *bridge;
 static struct acl *acl;
-static uint64_t next_bridge_age_ns;
+static uint64_t next_bridge_age_ns, next_link_poll_ns;
 
 static bool is_virtio(const struct netdev *dev)
 {
@@ -339,8 +340,26 @@ unsigned ports_poll(void)
     return total;
 }
 
+/* Link state, read from each NIC every LINK_POLL_NS: the pipeline sends
+ * nothing to a port without link (drop reason link_down), so a stale
+ * answer would hold traffic back after the cable is back. */
+static void poll_links(uint64_t now_ns)
+{
+    if (now_ns < next_link_poll_ns)
+        return;
+    next_link_poll_ns = now_ns + LINK_POLL_NS;
+    for (uint16_t p = 0; p < nb_ports; p++) {
+        struct netdev *dev = ports[p].dev;
+        bool was_up = dev->link_up;
+        bool up = dev->ops->link_poll(dev);
+        if (up != was_up)
+            kprintf("port %u: link %s\n", p, up ? "up" : "down");
+    }
+}
+
 void ports_housekeeping(uint64_t now_ns)
 {
+    poll_links(now_ns);
     if (first_forward_tsc != 0 && !first_forward_told) {
         kprintf("first forward: %llu us from efi_main entry\n",
                 (unsigned long long)clock_tsc_to_ns(first_forward_tsc - clock_epoch_tsc()) / 1000);
@@ -515,10 +534,6 @@ void ports_tick(uint64_t interval_ns)
     print_drops_if_changed();
     for (uint16_t p = 0; p < nb_ports; p++) {
         struct netdev *dev = ports[p].dev;
-        bool was_up = dev->link_up;
-        bool up = dev->ops->link_poll(dev);
-        if (up != was_up)
-            kprintf("port %u: link %s\n", p, up ? "up" : "down");
         struct netdev_stats *last = &ports[p].last;
         if (!stats_changed(&dev->stats, last))
             continue;

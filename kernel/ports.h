@@ -25,7 +25,7 @@ int ports_init(const struct config *cfg, const struct pci_cfg_ops *pci,
 /* One pass over every port: receive a burst, forward it, one doorbell per
  * burst. Returns the packets received. */
 unsigned ports_poll(void);
-/* Once per stats interval: link state, and a counter line per active port. */
+/* Once per stats interval: the STATS line, and a counter line per active port. */
 void ports_tick(uint64_t interval_ns);
 /* Stops every port, returns their buffers, prints the final counters and the
  * pool's in_use against its baseline. */
@@ -33,7 +33,8 @@ void ports_stop(void);
 void ports_print_stats(void);
 /* The STATS {json} line on COM1, now (`stats json`). */
 void ports_print_stats_json(void);
-/* Timers of the mode: ARP retries and expiry, bridge ageing. Every ~10 ms. */
+/* Link state (every 10 ms), and the timers of the mode: ARP retries and
+ * expiry, bridge ageing. Call every few ms. */
 void ports_housekeeping(uint64_t now_ns);
 void ports_print_routes(void);
 void ports_print_arp(void);

@@ -33,7 +33,8 @@
     X(NO_OUTPUT,         "no_output")          /* l2fwd: unpaired port */        \
     X(TX_FULL,           "tx_full")            /* output ring had no room */     \
     X(NO_BUFFER,         "no_buffer")          /* pool empty when a copy was needed */ \
-    X(PROGRAM,           "program")            /* the per-packet program said drop */
+    X(PROGRAM,           "program")            /* the per-packet program said drop */ \
+    X(LINK_DOWN,         "link_down")          /* the output port's link is down */
 
 enum drop_reason {
 #define DROP_ENUM(name, text) DROP_##name,

@@ -81,9 +81,12 @@ static void flush_port(struct pipeline *pl, struct pipeline_port *pp)
 {
     if (pp->nb_tx == 0)
         return;
-    uint16_t sent = netdev_tx_burst(pp->dev, pp->tx, pp->nb_tx);
+    /* With no link, a NIC discards what it is given (QEMU's do, without a
+     * word): counted here instead, under its reason. */
+    uint16_t sent = pp->dev->link_up ? netdev_tx_burst(pp->dev, pp->tx, pp->nb_tx) : 0;
+    enum drop_reason why = pp->dev->link_up ? DROP_TX_FULL : DROP_LINK_DOWN;
     for (uint16_t i = sent; i < pp->nb_tx; i++)
-        pipeline_drop(pl, pp->tx[i], DROP_TX_FULL);
+        pipeline_drop(pl, pp->tx[i], why);
     pl->forwarded += sent;
     pp->nb_tx = 0;
 }

@@ -6,6 +6,7 @@
  *
  *   byte 0   bits 0-1  input port, modulo NB_PORTS
  *            bits 2-3  the port the program redirects to (3 does not exist)
+ *            bit  4    every port's link is down while the frames go through
  *   byte 1   knobs, for what one frame on an idle box cannot provoke:
  *            bits 0-1  copies of the frame received back to back: 1, 2,
  *                      ROUTER_NEIGH_QUEUE + 1 (one more than a neighbour
@@ -74,6 +75,7 @@ struct input {
     uint16_t redirect_port;
     bool starve;
     bool neighbours_answer;
+    bool links_down;
     uint64_t gap_ns;
     const uint8_t *frame;
     uint16_t len;
@@ -216,6 +218,7 @@ static bool input_read(const uint8_t *data, size_t size, struct input *in)
         .verdict = verdicts[(knobs >> 4) & 3],
         .starve = (knobs & 0x40) != 0,
         .neighbours_answer = (knobs & 0x80) != 0,
+        .links_down = (data[0] & 0x10) != 0,
         .gap_ns = data[2] * GAP_UNIT_NS,
         .frame = data + HEADER_BYTES,
         .len = (uint16_t)(size - HEADER_BYTES),
@@ -370,8 +373,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!input_read(data, size, &in))
         return 0;
     uint32_t baseline = pool_in_use(pool);
-    for (int p = 0; p < NB_PORTS; p++)
+    for (int p = 0; p < NB_PORTS; p++) {
         ports[p].tx_room = in.tx_room;
+        ports[p].nd.link_up = !in.links_down;
+    }
     cap_port.tx_room = in.tx_room;
     now_ns += in.gap_ns;
 

@@ -49,6 +49,7 @@ COPIES_2, COPIES_QUEUE_PLUS_1, COPIES_64 = 1, 2, 3
 TX_NONE, TX_ONE = 1 << 2, 2 << 2
 PROG_DROP, PROG_TX, PROG_REDIRECT = 1 << 4, 2 << 4, 3 << 4
 STARVE = 1 << 6
+LINKS_DOWN = 0x10                               # byte 0: every port's link down
 ANSWER = 1 << 7
 # Byte 2: time since the previous input, in 2 s.
 GAP_UNIT_S = 2
@@ -206,6 +207,7 @@ def pipeline_seeds():
     yield "no_buffer-flood-from-empty-pool", seed(pad(eth(ETH_IPV4, dst=BROADCAST_MAC)
                                                       + ipv4(udp(), 17)), knobs=STARVE)
     yield "program-drop", seed(udp_to(BEHIND_STATIC), knobs=PROG_DROP)
+    yield "link_down-every-port", seed(udp_to(BEHIND_STATIC), port=LINKS_DOWN)
 
     # Forwarded or answered: starting points for the fuzzer.
     yield "pass-forward-via-static-neighbour", seed(udp_to(BEHIND_STATIC))

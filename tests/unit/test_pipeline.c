@@ -223,6 +223,30 @@ CHECKED_TEST(pipeline, tx_full_frees_and_counts_what_the_port_did_not_take, bala
     cr_assert_eq(pl.drops[DROP_TX_FULL], 7);
 }
 
+CHECKED_TEST(pipeline, a_port_without_link_sends_nothing_and_counts_link_down,
+             balanced_and_no_leak)
+{
+    cfg.mode = CONFIG_MODE_L2FWD;
+    pipeline_init(&pl, &cfg, devs, 2, pool);
+    struct pktbuf *b[10];
+    cr_assert_eq(pool_get_bulk(pool, b, 10), 10);
+    for (int i = 0; i < 10; i++) {
+        make_udp(pktbuf_data(b[i]), MAC_B, 0x0a000003, 53, 64);
+        b[i]->data_len = 64;
+    }
+    ports[1].nd.link_up = false;
+    pipeline_run(&pl, 0, b, 6, 1000);
+    pipeline_flush(&pl);
+    cr_assert_eq(ports[1].nb_sent, 0, "nothing handed to a port without link");
+    cr_assert_eq(pl.drops[DROP_LINK_DOWN], 6);
+    cr_assert_eq(pl.drops[DROP_TX_FULL], 0);
+    ports[1].nd.link_up = true;                 /* back: the port sends again */
+    pipeline_run(&pl, 0, b + 6, 4, 2000);
+    pipeline_flush(&pl);
+    cr_assert_eq(ports[1].nb_sent, 4);
+    cr_assert_eq(pl.drops[DROP_LINK_DOWN], 6);
+}
+
 static enum pipeline_verdict prog_by_port(void *ctx, struct pktbuf *pkt, uint16_t *port)
 {
     (void)ctx;
