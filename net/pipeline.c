@@ -83,8 +83,9 @@ static void flush_port(struct pipeline *pl, struct pipeline_port *pp)
         return;
     /* With no link, a NIC discards what it is given (QEMU's do, without a
      * word): counted here instead, under its reason. */
-    uint16_t sent = pp->dev->link_up ? netdev_tx_burst(pp->dev, pp->tx, pp->nb_tx) : 0;
-    enum drop_reason why = pp->dev->link_up ? DROP_TX_FULL : DROP_LINK_DOWN;
+    bool up = pp->dev->link_up;
+    uint16_t sent = up ? netdev_tx_burst(pp->dev, pp->tx, pp->nb_tx) : 0;
+    enum drop_reason why = up ? DROP_TX_FULL : DROP_LINK_DOWN;
     for (uint16_t i = sent; i < pp->nb_tx; i++)
         pipeline_drop(pl, pp->tx[i], why);
     pl->forwarded += sent;
