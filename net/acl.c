@@ -21,9 +21,10 @@
  * most 32, so the second word's mask is empty. Parsing refuses host bits, so
  * the rule's address needs no masking.
  *
- * The classifier (acl_build; "the classifier" below) visits no rule at all:
- * a packet costs four binary searches and an AND of five bit sets, however
- * many rules it passes before its match. It is what the packet path uses;
+ * The classifier that acl_build makes (its section below) visits no rule
+ * at all: a packet costs at most four short binary searches and an AND of
+ * five bit sets, however many rules it passes before its match. It is what
+ * the packet path uses;
  * the scan stays as the plain statement of first-match semantics that the
  * classifier is tested against, and answers while no classifier is built.
  *
